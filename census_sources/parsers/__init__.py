@@ -1,0 +1,1 @@
+"""Parsers for the publishers' raw files, one module per file family. Each returns a tidy DataFrame."""
