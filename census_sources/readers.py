@@ -44,6 +44,8 @@ def read_text(path: str | Path) -> str:
             raise SourceTableError(path, f"file is encoded as {name} (byte-order mark found); expected UTF-8", row=1)
     if data.startswith(UTF8_BOM):
         data = data[len(UTF8_BOM) :]
+        if not data.strip():
+            raise SourceTableError(path, "file is empty")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -66,6 +68,14 @@ def read_csv_rows(path: str | Path) -> list[list[str]]:
     """All rows of a CSV file (strict UTF-8, BOM stripped), as lists of strings; line endings normalised."""
     text = read_text(path)
     return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def check_width(row: list[str], header: list[str], *, file: str | Path, line: int) -> None:
+    """A CSV row must have as many fields as the header. The error names the first missing field's column, or
+    the first surplus field by its 1-based position (``#N``)."""
+    if len(row) != len(header):
+        column = header[len(row)] if len(row) < len(header) else f"#{len(header) + 1}"
+        raise SourceTableError(file, f"row has {len(row)} fields, expected {len(header)}", row=line, column=column)
 
 
 def parse_number(

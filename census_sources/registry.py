@@ -309,7 +309,7 @@ _SPECS: list[TableSpec] = [
         universe="Singapore residents (citizens and PRs), all ages; age 90 means 90 and over; rows with zero "
         "residents are omitted",
         quirks=(
-            "UTF-8 BOM and CRLF line endings",
+            "CRLF line endings (a UTF-8 BOM, present in other SingStat downloads, is stripped if there)",
             "figures rounded to the nearest 10",
             "age '90_and_Over' stored as 90 (= 90+)",
             "zero rows dropped (totals unchanged)",
@@ -731,6 +731,23 @@ _SPECS: list[TableSpec] = [
         integer=False,
         nullable=True,
         universe="Full-time employed residents (latest year in the file: 2023)",
+        grounds=("monthly_income_band",),
+    ),
+    TableSpec(
+        name="mom_median_income_occupation_sex_2015",
+        title="Median Gross Monthly Income From Employment (Including Employer CPF) Of Full-Time Employed "
+        "Residents By Occupations And Sex, End June, Annual (M920131), 2015 column",
+        agency=MOM,
+        reference="June 2015",
+        url=TABLEBUILDER,
+        raw_files=_files("mom_median_income_occupation_sex"),
+        parse=lambda raw: mom.median_income(raw / SPEC_FILES["mom_median_income_occupation_sex"], "2015"),
+        keys=("occupation", "sex"),
+        value="value",
+        unit="SGD per month",
+        integer=False,
+        nullable=True,
+        universe="Full-time employed residents, 2015 (the year of the GHS 2015 income-band tables)",
         grounds=("monthly_income_band",),
     ),
     TableSpec(

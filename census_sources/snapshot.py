@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from census_sources.errors import SourceTableError
-from census_sources.readers import read_csv_rows
+from census_sources.readers import check_width, read_csv_rows
 from census_sources.spec import TableSpec
 from census_sources.validate import check_columns, line_of, validate_frame
 
@@ -103,7 +103,6 @@ def parse_rows(rows: list[list[str]], spec: TableSpec, file: str | Path) -> pd.D
     body = rows[1:]
     if not body:
         raise SourceTableError(file, "file has a header but no data rows", row=2)
-    width = len(header)
     pos = {name: i for i, name in enumerate(header)}
     vpos = pos[spec.value]
     fpos = pos.get("flag")
@@ -111,8 +110,7 @@ def parse_rows(rows: list[list[str]], spec: TableSpec, file: str | Path) -> pd.D
     flags: list[str] = []
     for n, row in enumerate(body):
         line = line_of(n)
-        if len(row) != width:
-            raise SourceTableError(file, f"row has {len(row)} fields, expected {width}", row=line)
+        check_width(row, header, file=file, line=line)
         raw = row[vpos].strip()
         flag = row[fpos].strip() if fpos is not None else ""
         if raw == "":

@@ -153,9 +153,9 @@ def check_reconciliation(df: pd.DataFrame, spec: TableSpec, file: str | Path) ->
         r = bad.iloc[0]
         raise SourceTableError(
             file,
-            f"totals do not reconcile: the published total {r['published_total']:g} ({r['key']}="
+            f"totals do not reconcile: the published total {r['published_total']:.10g} ({r['key']}="
             f"{spec.totals[r['key']]}{', ' + r['where'] if r['where'] else ''}) differs from the sum of its "
-            f"{r['n_parts']} parts, {r['sum_of_parts']:g}, by {r['abs_diff']:g} (rounding tolerance "
+            f"{r['n_parts']} parts, {r['sum_of_parts']:.10g}, by {r['abs_diff']:.10g} (rounding tolerance "
             f"{r['tolerance']:g}); {len(bad)} total(s) fail",
             row=int(r["row"]),
             column=spec.value,

@@ -17,7 +17,7 @@ import pandas as pd
 
 from census_sources.errors import SourceTableError
 from census_sources.parsers.common import TOTAL, split_pa_total
-from census_sources.readers import parse_number, read_csv_rows
+from census_sources.readers import check_width, parse_number, read_csv_rows
 
 ColumnMap = Mapping[str, Mapping[str, str]]
 
@@ -64,8 +64,7 @@ def parse_wide(
     for n, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
-        if len(row) != len(header):
-            raise SourceTableError(path, f"row has {len(row)} fields, expected {len(header)}", row=n)
+        check_width(row, header, file=path, line=n)
         label = row[0].strip()
         if not label:
             raise SourceTableError(path, "empty row label", row=n, column=label_col)
@@ -145,7 +144,7 @@ def parse_long_thousands(
         header = [c.strip() for c in rows[0]]
         expected_levels = list(levels) + ([] if national else ["planning_area"])
         level_cols = [c for c in header if c.startswith("level_")]
-        if header[0] != "year" or header[-1] != "value" or len(level_cols) != len(expected_levels):
+        if not header or header[0] != "year" or header[-1] != "value" or len(level_cols) != len(expected_levels):
             raise SourceTableError(
                 path,
                 f"unexpected header {header}; expected year, {len(expected_levels)} level columns, value",
@@ -155,8 +154,7 @@ def parse_long_thousands(
         for n, row in enumerate(rows[1:], start=2):
             if not any(c.strip() for c in row):
                 continue
-            if len(row) != len(header):
-                raise SourceTableError(path, f"row has {len(row)} fields, expected {len(header)}", row=n)
+            check_width(row, header, file=path, line=n)
             if row[0].strip() != year:
                 raise SourceTableError(path, f"unexpected year {row[0]!r} (expected {year})", row=n, column="year")
             rec: dict[str, object] = {}

@@ -9,7 +9,7 @@ import pandas as pd
 
 from census_sources.errors import SourceTableError
 from census_sources.parsers.common import ETHNICITY, SEX, TOTAL, age_group, title_pa
-from census_sources.readers import parse_number, read_csv_rows, read_text
+from census_sources.readers import check_width, parse_number, read_csv_rows, read_text
 
 
 def _expect_header(rows: list[list[str]], path: Path, expected: list[str]) -> None:
@@ -34,8 +34,7 @@ def parse_respop(path: Path, year: str) -> pd.DataFrame:
     for n, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
             continue
-        if len(row) != len(header):
-            raise SourceTableError(path, f"row has {len(row)} fields, expected {len(header)}", row=n)
+        check_width(row, header, file=path, line=n)
         if row[idx["Time"]].strip() != year:
             raise SourceTableError(path, f"Time is {row[idx['Time']]!r}, expected {year}", row=n, column="Time")
         age_raw = row[idx["Age"]].strip()
@@ -60,20 +59,21 @@ def parse_respop(path: Path, year: str) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
+def _features(path: Path) -> list[dict[str, object]]:
+    """The ``properties`` of every feature of a GeoJSON FeatureCollection."""
+    try:
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise SourceTableError(path, f"not valid JSON: {exc.msg}", row=exc.lineno) from exc
+    if not isinstance(data, dict) or "features" not in data:
+        raise SourceTableError(path, "not a GeoJSON FeatureCollection")
+    return [f.get("properties", {}) for f in data["features"]]
+
+
 def parse_ura_planning_areas(pa_path: Path, sz_path: Path) -> pd.DataFrame:
     """URA MP2019 planning areas (55) with region, and their subzone counts (count = number of subzones)."""
-
-    def features(path: Path) -> list[dict[str, object]]:
-        try:
-            data = json.loads(read_text(path))
-        except json.JSONDecodeError as exc:
-            raise SourceTableError(path, f"not valid JSON: {exc.msg}", row=exc.lineno) from exc
-        if not isinstance(data, dict) or "features" not in data:
-            raise SourceTableError(path, "not a GeoJSON FeatureCollection")
-        return [f.get("properties", {}) for f in data["features"]]
-
-    pas = features(pa_path)
-    szs = features(sz_path)
+    pas = _features(pa_path)
+    szs = _features(sz_path)
     n_sz: dict[str, int] = {}
     for i, p in enumerate(szs, start=1):
         if not p.get("PLN_AREA_N") or not p.get("SUBZONE_N"):
@@ -104,9 +104,11 @@ def parse_ura_planning_areas(pa_path: Path, sz_path: Path) -> pd.DataFrame:
 
 def parse_ura_subzones(sz_path: Path) -> pd.DataFrame:
     """URA MP2019 subzones (332) with their planning area; count = 1 per subzone."""
-    data = json.loads(read_text(sz_path))
     records = []
-    for p in (f.get("properties", {}) for f in data["features"]):
+    for i, p in enumerate(_features(sz_path), start=1):
+        for k in ("PLN_AREA_N", "SUBZONE_N", "SUBZONE_C"):
+            if not p.get(k):
+                raise SourceTableError(sz_path, f"feature {i} lacks {k}", column=k)
         records.append(
             {
                 "planning_area": title_pa(str(p["PLN_AREA_N"])),
@@ -124,8 +126,10 @@ def parse_simple_wide(
     """A plain wide CSV: first column labels (mapped through ``label_map``), other columns categories."""
     rows = read_csv_rows(path)
     header = [c.strip() for c in rows[0]]
-    if header[0] != label_col:
-        raise SourceTableError(path, f"first column should be {label_col!r}", row=1, column=header[0])
+    if not header or header[0] != label_col:
+        raise SourceTableError(
+            path, f"first column should be {label_col!r}", row=1, column=header[0] if header else None
+        )
     for c in header[1:]:
         if c not in col_map:
             raise SourceTableError(path, f"unexpected column {c!r}", row=1, column=c)
@@ -133,6 +137,7 @@ def parse_simple_wide(
     for n, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
             continue
+        check_width(row, header, file=path, line=n)
         label = row[0].strip()
         if label_map is not None:
             if label.lower() not in label_map:
@@ -155,7 +160,10 @@ def parse_lf_status(path: Path, year: str) -> pd.DataFrame:
     header = [c.strip() for c in rows[0]]
     records = []
     for n, row in enumerate(rows[1:], start=2):
-        if not any(c.strip() for c in row) or row[header.index("year")].strip() != year:
+        if not any(c.strip() for c in row):
+            continue
+        check_width(row, header, file=path, line=n)
+        if row[header.index("year")].strip() != year:
             continue
         sex = SEX.get(row[header.index("sex")].strip().lower())
         if sex is None:
@@ -186,6 +194,7 @@ def parse_surnames(path: Path) -> pd.DataFrame:
     for n, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
             continue
+        check_width(row, header, file=path, line=n)
         name = row[header.index("dialect_romanisation")].strip()
         if not name:
             raise SourceTableError(path, "empty surname", row=n, column="dialect_romanisation")
@@ -202,6 +211,9 @@ def parse_timlrx_industry(path: Path) -> pd.DataFrame:
     i = {c: header.index(c) for c in header}
     records = []
     for n, row in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in row):
+            continue
+        check_width(row, header, file=path, line=n)
         if row[i["survey"]] != "GHS2015" or row[i["content"]] != "resident_pop_industry":
             continue
         industry = row[i["Level_1"]].strip().replace("Services- ", "Services - ")

@@ -58,13 +58,19 @@ def parse_ghs_t1(path: Path) -> pd.DataFrame:
             path, "expected the first block to be residential status 'Total'", sheet=sheet, row=h + 3, column="C"
         )
     cols: list[tuple[int, str, str]] = []
-    eth = ""
+    eth, eth_col = "", 2
     for j in range(2, t.shape[1]):
         if _text(eth_row.iat[j]):
-            eth = _text(eth_row.iat[j])
+            eth, eth_col = _text(eth_row.iat[j]), j
         sx = _text(sex_row.iat[j])
         if not sx:
             continue
+        if eth.lower() not in ETHNICITY:
+            raise SourceTableError(
+                path, f"unexpected ethnic group {eth!r}", sheet=sheet, row=h + 1, column=_col_letter(eth_col)
+            )
+        if sx.lower() not in SEX:
+            raise SourceTableError(path, f"unexpected sex {sx!r}", sheet=sheet, row=h + 2, column=_col_letter(j))
         cols.append((j, ETHNICITY[eth.lower()], SEX[sx.lower()]))
     records = []
     for i in range(h + 3, len(t)):

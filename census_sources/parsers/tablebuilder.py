@@ -53,6 +53,8 @@ def read_tablebuilder(path: Path, *, year: str | None = None, scale: float = 100
         raise SourceTableError(path, "no 'Data Series' header row found (is this a Table Builder export?)")
     header = [c.strip() for c in rows[header_at]]
     years = header[1:]
+    if not years:
+        raise SourceTableError(path, "no year columns in the 'Data Series' header", row=header_at + 1)
     want = year or years[0]
     if want not in years:
         raise SourceTableError(path, f"year {want} not in the table (years: {years[0]}…{years[-1]})", row=header_at + 1)
@@ -65,7 +67,7 @@ def read_tablebuilder(path: Path, *, year: str | None = None, scale: float = 100
         label = row[0]
         indent = len(label) - len(label.lstrip(" "))
         if len(row) <= col:
-            raise SourceTableError(path, f"row has {len(row)} fields, expected {len(header)}", row=i + 1)
+            raise SourceTableError(path, f"row has {len(row)} fields, expected {len(header)}", row=i + 1, column=want)
         value, flag = parse_number(
             row[col], file=path, row=i + 1, column=want, scale=scale, integer=integer, allow_flags=True
         )
