@@ -31,7 +31,7 @@ run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml
 
-test: $(STAMP)
+test: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
