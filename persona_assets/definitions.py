@@ -5,8 +5,11 @@ from dagster import AssetSelection, Definitions, define_asset_job
 from persona_assets.census.assets import area_population, census_assets, planning_areas
 from persona_assets.census.checks import census_checks
 from persona_assets.io_managers import WarehouseIOManager
+from persona_assets.model.assets import fit_report, persona_network
+from persona_assets.model.io import NetworkIOManager
 from persona_assets.partitions import planning_area_partitions
 from persona_assets.resources import CensusSnapshot
+from persona_assets.sample.assets import residents
 
 census_tables_job = define_asset_job(
     "census_tables_job",
@@ -21,9 +24,32 @@ area_population_job = define_asset_job(
     description="Official 15+ population of one planning area (one partition per URA planning area).",
 )
 
+model_job = define_asset_job(
+    "model_job",
+    selection=AssetSelection.assets(persona_network),
+    description="Harmonise the official tables and fit the persona network.",
+)
+
+sample_job = define_asset_job(
+    "sample_job",
+    selection=AssetSelection.assets(area_population, residents),
+    partitions_def=planning_area_partitions,
+    description="One planning area: its official 15+ population and its synthetic residents.",
+)
+
+report_job = define_asset_job(
+    "report_job",
+    selection=AssetSelection.assets(fit_report),
+    description="Census-fidelity report over every residents partition.",
+)
+
 defs = Definitions(
-    assets=[*census_assets, planning_areas, area_population],
+    assets=[*census_assets, planning_areas, area_population, persona_network, residents, fit_report],
     asset_checks=census_checks,
-    jobs=[census_tables_job, area_population_job],
-    resources={"io_manager": WarehouseIOManager(), "census_snapshot": CensusSnapshot()},
+    jobs=[census_tables_job, area_population_job, model_job, sample_job, report_job],
+    resources={
+        "io_manager": WarehouseIOManager(),
+        "network_io_manager": NetworkIOManager(),
+        "census_snapshot": CensusSnapshot(),
+    },
 )

@@ -26,8 +26,12 @@ class WarehouseIOManager(ConfigurableIOManager):
 
     @staticmethod
     def _names(context: InputContext | OutputContext) -> tuple[str, str]:
+        """(schema, table): the asset's ``schema`` metadata, else its key prefix (``census/…``), else ``main``."""
         path = context.asset_key.path
-        return (path[0] if len(path) > 1 else "main"), path[-1]
+        out = context if isinstance(context, OutputContext) else context.upstream_output
+        meta = (out.definition_metadata or {}) if out is not None else {}
+        schema = meta.get("schema") or (path[0] if len(path) > 1 else "main")
+        return str(schema), path[-1]
 
     def handle_output(self, context: OutputContext, obj: pd.DataFrame) -> None:
         if obj is None:

@@ -1,0 +1,1 @@
+"""The persona network: harmonised tables (IPF), structure, pomegranate fit, and the vectorised sampler."""

@@ -1,0 +1,175 @@
+"""The ``model`` group: the fitted persona network and the census-fidelity report."""
+
+import hashlib
+import json
+
+import pandas as pd
+from dagster import AssetExecutionContext, AssetIn, Config, MetadataValue, Output, asset
+
+from census_sources import TABLES, load_manifest
+from persona_assets.census.assets import census_key
+from persona_assets.core.markdown import frame_to_markdown
+from persona_assets.core.model.derived import DERIVED_ASSUMPTIONS
+from persona_assets.core.model.network import PersonaNetwork, fit_network, network_summary, structure_fingerprint
+from persona_assets.core.model.report import NATIONAL, build_fit_report, render_charts, render_html
+from persona_assets.core.model.tables import build_model_tables, official_references
+from persona_assets.core.paths import data_dir
+
+#: Bump when the harmonisation or fitting code changes meaningfully (it feeds the code version).
+MODEL_CODE_VERSION = "1"
+
+#: Census tables the network reads (every one is a lineage edge in the UI).
+MODEL_INPUTS = (
+    "respop_2025",
+    "ura_planning_areas",
+    "census2020_ethnicity_sex",
+    "ghs2015_age_ethnicity_sex",
+    "census2020_religion_pa",
+    "ghs2015_religion_ethnicity",
+    "census2020_language_pa",
+    "mom_employed_marital_age_sex",
+    "mom_employment_rate_age_sex_marital",
+    "ghs2015_marital_sex_pa",
+    "mom_labour_force_status_age_sex",
+    "mom_employed_education_age_sex",
+    "ghs2015_education_pa",
+    "mom_employed_occupation_age_sex",
+    "ghs2015_occupation_pa",
+    "mom_employed_industry_occupation",
+    "ghs2015_industry_pa",
+    "ghs2015_income_employed_pa",
+    "mom_median_income_occupation_sex_2015",
+    "ghs2015_dwelling_persons_pa",
+)
+
+
+def network_code_version() -> str:
+    manifest = load_manifest()["tables"]
+    payload = json.dumps(
+        {
+            "structure": structure_fingerprint(),
+            "code": MODEL_CODE_VERSION,
+            "tables": {n: manifest[n]["sha256"] for n in MODEL_INPUTS},
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def node_provenance(net: PersonaNetwork) -> str:
+    lines = []
+    for node in net.nodes.values():
+        lines.append(f"### {node.name} | {', '.join(node.parents) or 'root'}")
+        for src in node.sources:
+            spec = TABLES[src]
+            lines.append(f"- source `{src}`: {spec.title} ({spec.agency}, {spec.reference})")
+        for a in node.assumptions:
+            lines.append(f"- assumption: {a}")
+        if node.diagnostics:
+            lines.append("- fit: " + ", ".join(f"{k}={v:g}" for k, v in node.diagnostics.items()))
+    lines.append("### derived fields")
+    lines += [f"- assumption: {a}" for a in DERIVED_ASSUMPTIONS]
+    return "\n".join(lines)
+
+
+@asset(
+    group_name="model",
+    ins={f"t_{n}": AssetIn(key=census_key(n)) for n in MODEL_INPUTS},
+    io_manager_key="network_io_manager",
+    code_version=network_code_version(),
+    kinds={"pomegranate", "numpy"},
+    owners=["team:model"],
+    description="Bayesian network over the persona fields: conditional tables harmonised from the official tables "
+    "by IPF and fitted with pomegranate from weighted cells. Structure, per-node sources and every "
+    "conditional-independence assumption are in the metadata.",
+)
+def persona_network(context: AssetExecutionContext, **tables: pd.DataFrame) -> Output[PersonaNetwork]:
+    frames = {k.removeprefix("t_"): v for k, v in tables.items()}
+    model_tables = build_model_tables(frames)
+    net = fit_network(model_tables)
+    summary = pd.DataFrame(network_summary(net))
+    context.log.info(f"fitted {len(net.nodes)} nodes over {len(net.areas)} planning areas")
+    return Output(
+        net,
+        metadata={
+            "structure_fingerprint": net.fingerprint,
+            "nodes": MetadataValue.md(frame_to_markdown(summary, 20)),
+            "provenance_and_assumptions": MetadataValue.md(node_provenance(net)),
+            "cpt_cells": int(sum(n.cpt.size for n in net.nodes.values())),
+        },
+    )
+
+
+#: Official tables the fit report compares with.
+REPORT_INPUTS = (
+    "respop_2025",
+    "census2020_ethnicity_sex",
+    "census2020_religion_pa",
+    "census2020_language_pa",
+    "ghs2015_marital_sex_pa",
+    "ghs2015_education_pa",
+    "ghs2015_occupation_pa",
+    "ghs2015_industry_pa",
+    "ghs2015_income_employed_pa",
+    "mom_employed_marital_age_sex",
+    "mom_employment_rate_age_sex_marital",
+    "mom_labour_force_status_age_sex",
+    "mom_employed_education_age_sex",
+    "mom_employed_occupation_age_sex",
+    "mom_employed_industry_occupation",
+    "ghs2015_dwelling_persons_pa",
+)
+
+
+class FitReportConfig(Config):
+    """The planning area charted beside the national charts."""
+
+    chart_area: str = "Tampines"
+
+
+@asset(
+    group_name="model",
+    ins={
+        "network": AssetIn(key="persona_network"),
+        "residents": AssetIn(key="residents"),
+        **{f"t_{n}": AssetIn(key=census_key(n)) for n in REPORT_INPUTS},
+    },
+    metadata={"schema": "model"},
+    kinds={"pandas"},
+    owners=["team:model"],
+    description="Census fidelity of the full sample: per grounded field, official vs model vs synthetic shares "
+    "nationally and per planning area, total variation distances, PNG charts and an offline HTML page under "
+    "data/reports/fit_report/.",
+)
+def fit_report(
+    context: AssetExecutionContext,
+    config: FitReportConfig,
+    network: PersonaNetwork,
+    residents: pd.DataFrame,
+    **tables: pd.DataFrame,
+) -> Output[pd.DataFrame]:
+    frames = {k.removeprefix("t_"): v for k, v in tables.items()}
+    if config.chart_area not in network.areas:
+        raise ValueError(f"chart_area {config.chart_area!r} is not a planning area")
+    official = official_references(frames, network.areas)
+    shares, tvd_table = build_fit_report(residents, network, frames, official)
+    out_dir = data_dir() / "reports" / "fit_report"
+    charts = {scope: render_charts(shares, residents, scope, out_dir) for scope in (NATIONAL, config.chart_area)}
+    shares.to_csv(out_dir / "shares.csv", index=False)
+    tvd_table.to_csv(out_dir / "tvd.csv", index=False)
+    page = render_html(tvd_table, charts, out_dir / "index.html", "sg-personas census-fidelity report")
+    national = tvd_table[tvd_table["scope"] == NATIONAL].drop(columns=["scope"])
+    areas = tvd_table[(tvd_table["scope"] != NATIONAL) & (tvd_table["n"] >= 1000)]
+    worst = areas.sort_values("tvd_synthetic_model", ascending=False).head(10)
+    return Output(
+        tvd_table,
+        metadata={
+            "records": len(residents),
+            "national_tvd": MetadataValue.md(frame_to_markdown(national, 20)),
+            "max_national_tvd_synthetic_model": float(national["tvd_synthetic_model"].max()),
+            "max_area_tvd_synthetic_model_1000plus": float(areas["tvd_synthetic_model"].max()) if len(areas) else 0.0,
+            "worst_areas": MetadataValue.md(frame_to_markdown(worst, 10)),
+            "report": MetadataValue.path(str(page)),
+            "charts": MetadataValue.json({s: {k: str(v) for k, v in p.items()} for s, p in charts.items()}),
+        },
+    )
