@@ -42,6 +42,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+bench: $(STAMP)
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python benchmarks/bench_sampler.py
+	$(BIN)/python benchmarks/bench_sampling_e2e.py
+
 snapshot: $(STAMP)
 	$(BIN)/python -m census_sources.build --raw ../shared/data/raw
 
