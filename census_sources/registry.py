@@ -258,6 +258,19 @@ def _lfs_sheet(raw: Path, name: str, sheet: str, key: str, cats: dict[str, str],
     return df if percent else df.rename(columns={"value": "count"})
 
 
+def _cea_tokens(raw: Path) -> pd.DataFrame:
+    from census_sources.names import read_register_names, register_tokens
+
+    df, _ = register_tokens(read_register_names(raw / SPEC_FILES["cea_name_tokens"]))
+    return df
+
+
+def _cea_hashes(raw: Path) -> pd.DataFrame:
+    from census_sources.names import read_register_names, register_hashes
+
+    return register_hashes(read_register_names(raw / SPEC_FILES["cea_name_hashes"]))
+
+
 # ---------------------------------------------------------------------------------------------- the tables
 
 SPEC_FILES: dict[str, str] = {
@@ -287,6 +300,8 @@ SPEC_FILES: dict[str, str] = {
     "ura_planning_areas": "ura_mp2019/MasterPlan2019PlanningAreaBoundaryNoSea.geojson|ura_mp2019/MasterPlan2019SubzoneBoundaryNoSeaGEOJSON.geojson",  # noqa: E501
     "ura_subzones": "ura_mp2019/MasterPlan2019SubzoneBoundaryNoSeaGEOJSON.geojson",
     "chinese_surnames_2000": "names_sg/common_chinese_surnames_singapore_2000_transcribed.csv",
+    "cea_name_tokens": "cea/CEASalespersonInformation.csv",
+    "cea_name_hashes": "cea/CEASalespersonInformation.csv",
 }
 
 
@@ -776,6 +791,45 @@ _SPECS: list[TableSpec] = [
         unit="subzones",
         universe="The 332 URA MP2019 subzones",
         grounds=("subzone",),
+    ),
+    TableSpec(
+        name="cea_name_tokens",
+        title="CEA Salesperson Information (name tokens derived by sg-personas)",
+        agency=CEA,
+        reference="February 2026 (newest registration start date 2026-02-21)",
+        url=f"{DATAGOVSG}/datasets?query=cea+salesperson",
+        raw_files=_files("cea_name_tokens"),
+        parse=_cea_tokens,
+        keys=("position", "ethnicity", "sex", "token"),
+        key_values={
+            "position": ("surname", "given", "father", "english", "given_count", "father_count", "has_english", "rule"),
+            "ethnicity": ("Chinese", "Malay", "Indian", "unclassified"),
+            "sex": ("Male", "Female", "unknown"),
+        },
+        universe="37,571 registered real-estate salespersons (adults in one trade); token counts only, never full "
+        "names; ethnicity and sex inferred by the rules in census_sources/names.py",
+        grounds=("first_name", "middle_name", "last_name", "full_name", "preferred_english_name"),
+        quirks=(
+            "aliases in parentheses and English names after a comma",
+            "BIN/BINTE/BTE/BINTI and S/O, D/O patronymics",
+            "romanised Chinese syllables (pinyin, Hokkien, Hakka, Cantonese spellings), joined pinyin",
+            "characters lost to '?' in the source are dropped",
+        ),
+    ),
+    TableSpec(
+        name="cea_name_hashes",
+        title="CEA Salesperson Information (one-way hashes of registered full names, derived by sg-personas)",
+        agency=CEA,
+        reference="February 2026",
+        url=f"{DATAGOVSG}/datasets?query=cea+salesperson",
+        raw_files=_files("cea_name_hashes"),
+        parse=_cea_hashes,
+        keys=("kind", "hash"),
+        key_values={"kind": ("full_name", "token_set")},
+        universe="SHA-256 (first 48 bits) of every normalised registered full-name form and token set: lets the "
+        "privacy "
+        "gate check synthetic names against the register without storing any name",
+        grounds=("full_name",),
     ),
     TableSpec(
         name="chinese_surnames_2000",

@@ -7,6 +7,7 @@ from persona_assets.census.checks import census_checks
 from persona_assets.io_managers import WarehouseIOManager
 from persona_assets.model.assets import fit_report, persona_network
 from persona_assets.model.io import NetworkIOManager
+from persona_assets.names.assets import NameSources, name_report, name_tokens
 from persona_assets.partitions import planning_area_partitions
 from persona_assets.resources import CensusSnapshot
 from persona_assets.sample.assets import residents
@@ -26,8 +27,8 @@ area_population_job = define_asset_job(
 
 model_job = define_asset_job(
     "model_job",
-    selection=AssetSelection.assets(persona_network),
-    description="Harmonise the official tables and fit the persona network.",
+    selection=AssetSelection.assets(persona_network, name_tokens),
+    description="Harmonise the official tables and fit the persona network; build the name-token pools.",
 )
 
 sample_job = define_asset_job(
@@ -39,17 +40,27 @@ sample_job = define_asset_job(
 
 report_job = define_asset_job(
     "report_job",
-    selection=AssetSelection.assets(fit_report),
-    description="Census-fidelity report over every residents partition.",
+    selection=AssetSelection.assets(fit_report, name_report),
+    description="Census-fidelity and names reports over every residents partition.",
 )
 
 defs = Definitions(
-    assets=[*census_assets, planning_areas, area_population, persona_network, residents, fit_report],
+    assets=[
+        *census_assets,
+        planning_areas,
+        area_population,
+        persona_network,
+        name_tokens,
+        residents,
+        fit_report,
+        name_report,
+    ],
     asset_checks=census_checks,
     jobs=[census_tables_job, area_population_job, model_job, sample_job, report_job],
     resources={
         "io_manager": WarehouseIOManager(),
         "network_io_manager": NetworkIOManager(),
         "census_snapshot": CensusSnapshot(),
+        "name_sources": NameSources(),
     },
 )

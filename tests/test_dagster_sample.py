@@ -13,6 +13,7 @@ from persona_assets.census.assets import area_population, census_assets, plannin
 from persona_assets.io_managers import WarehouseIOManager
 from persona_assets.model.assets import persona_network
 from persona_assets.model.io import NetworkIOManager
+from persona_assets.names.assets import NameSources, name_tokens
 from persona_assets.resources import CensusSnapshot
 from persona_assets.sample.assets import residents
 
@@ -24,6 +25,7 @@ def _resources(data: Path) -> dict[str, object]:
         "io_manager": WarehouseIOManager(data_dir=str(data)),
         "network_io_manager": NetworkIOManager(data_dir=str(data)),
         "census_snapshot": CensusSnapshot(),
+        "name_sources": NameSources(),
     }
 
 
@@ -36,7 +38,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DagsterIn
     data = tmp_path_factory.mktemp("warehouse")
     instance = DagsterInstance.ephemeral()
     result = materialize(
-        [*census_assets, planning_areas, persona_network], resources=_resources(data), instance=instance
+        [*census_assets, planning_areas, persona_network, name_tokens], resources=_resources(data), instance=instance
     )
     assert result.success
     mat = [e for e in result.get_asset_materialization_events() if e.asset_key == AssetKey("persona_network")]
@@ -49,7 +51,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DagsterIn
 
 def _sample(data: Path, instance: DagsterInstance, area: str, total: int = 148_000):
     return materialize(
-        [area_population, residents, *census_assets, planning_areas, persona_network],
+        [area_population, residents, *census_assets, planning_areas, persona_network, name_tokens],
         selection=[area_population, residents],
         partition_key=area,
         resources=_resources(data),
@@ -64,11 +66,16 @@ def test_residents_partition_with_passing_fidelity_check(warehouse) -> None:
     assert result.success
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert checks["residents_fidelity"].passed
+    assert checks["residents_privacy"].passed
+    assert checks["residents_privacy"].metadata["register_full_name_matches"].value == 0
     assert checks["residents_fidelity"].metadata["max_tvd"].value < 0.05
     df = pd.read_parquet(data / "warehouse" / "sample" / "residents" / "bedok.parquet")
     mat = [e for e in result.get_asset_materialization_events() if e.asset_key == AssetKey("residents")][0]
     assert len(df) == mat.materialization.metadata["records"].value > 5000
     assert set(df["planning_area"]) == {"Bedok"}
+    assert df[["first_name", "last_name", "full_name"]].notna().all().all()
+    malay_men = df[(df.ethnicity == "Malay") & (df.sex == "Male")]
+    assert malay_men["full_name"].str.contains(" bin ").all()
 
 
 def test_one_partition_rerun_alone_reproduces_its_file_byte_for_byte(warehouse) -> None:

@@ -23,6 +23,7 @@ from persona_assets.core.model.derived import DIGITAL_LEVELS, STATUSES
 from persona_assets.core.model.fidelity import area_marginals, compare
 from persona_assets.core.model.network import PersonaNetwork
 from persona_assets.core.model.residents import sample_residents
+from persona_assets.core.names import NameModel, privacy_report
 from persona_assets.model.assets import network_code_version
 from persona_assets.partitions import PLANNING_AREAS, planning_area_partitions
 
@@ -34,6 +35,11 @@ ResidentsDataFrame = create_dagster_pandas_dataframe_type(
     description="Synthetic residents aged 15+ of one planning area (statistical fields of the record).",
     columns=[
         PandasColumn.string_column("uuid", non_nullable=True, unique=True),
+        PandasColumn.string_column("first_name", non_nullable=True),
+        PandasColumn.string_column("middle_name"),
+        PandasColumn.string_column("last_name", non_nullable=True),
+        PandasColumn.string_column("full_name", non_nullable=True),
+        PandasColumn.string_column("preferred_english_name"),
         PandasColumn.categorical_column("planning_area", set(PLANNING_AREAS), non_nullable=True),
         PandasColumn.string_column("subzone", non_nullable=True),
         PandasColumn.categorical_column("region", {"Central", "East", "North", "North-East", "West"}),
@@ -80,16 +86,25 @@ def area_age_sex(area_population: pd.DataFrame) -> np.ndarray:
         "network": AssetIn(key="persona_network"),
         "planning_areas": AssetIn(key=census_key("planning_areas")),
         "area_population": AssetIn(key=census_key("area_population")),
+        "name_tokens": AssetIn(key="name_tokens"),
+        "register_hashes": AssetIn(key=census_key("cea_name_hashes")),
     },
     dagster_type=ResidentsDataFrame,
     check_specs=[
+        AssetCheckSpec(
+            "residents_privacy",
+            asset="residents",
+            blocking=True,
+            description="No full name equals a full name in the CEA register (case- and spacing-insensitive); "
+            "near misses (same tokens, other order) are counted.",
+        ),
         AssetCheckSpec(
             "residents_fidelity",
             asset="residents",
             blocking=True,
             description="Per grounded field, the partition's shares against the area's census-grounded shares: "
             "total variation distance within a tolerance derived from the sample size.",
-        )
+        ),
     ],
     code_version=network_code_version(),
     metadata={"schema": "sample"},
@@ -106,11 +121,15 @@ def residents(
     network: PersonaNetwork,
     planning_areas: pd.DataFrame,
     area_population: pd.DataFrame,
+    name_tokens: pd.DataFrame,
+    register_hashes: pd.DataFrame,
 ):
     area = context.partition_key
     alloc = allocate_areas(planning_areas.set_index("planning_area")["residents_15plus"], config.total_records)
     n = int(alloc[area])
-    records = sample_residents(network, area, area_population, n, config.base_seed)
+    records = sample_residents(
+        network, area, area_population, n, config.base_seed, names=(NameModel(name_tokens), register_hashes)
+    )
     note = (
         f"{area} has no residents aged 15+ in the official table: empty partition"
         if n == 0
@@ -126,6 +145,15 @@ def residents(
             "note": note,
             "preview": MetadataValue.md(frame_to_markdown(records.drop(columns=["big_five"]).head(5), 5)),
         },
+    )
+    privacy = privacy_report(records["full_name"], register_hashes)
+    yield AssetCheckResult(
+        check_name="residents_privacy",
+        passed=privacy["register_full_name_matches"] == 0,
+        severity=AssetCheckSeverity.ERROR,
+        description=f"{privacy['register_full_name_matches']} register full names reproduced; "
+        f"{privacy['near_misses_same_tokens_other_order']} near misses",
+        metadata=privacy,
     )
     if n == 0:
         yield AssetCheckResult(

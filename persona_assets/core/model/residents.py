@@ -10,9 +10,15 @@ from persona_assets.core.model.derived import add_derived_fields
 from persona_assets.core.model.network import PersonaNetwork
 from persona_assets.core.model.sampler import decode, sample_area_codes
 from persona_assets.core.model.seeds import record_uuid, rng_for
+from persona_assets.core.names import NAME_COLUMNS, NameModel, compose_names
 
 RESIDENT_COLUMNS = (
     "uuid",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "full_name",
+    "preferred_english_name",
     "planning_area",
     "subzone",
     "region",
@@ -41,9 +47,17 @@ def empty_residents() -> pd.DataFrame:
 
 
 def sample_residents(
-    net: PersonaNetwork, area: str, area_population: pd.DataFrame, n: int, base_seed: int
+    net: PersonaNetwork,
+    area: str,
+    area_population: pd.DataFrame,
+    n: int,
+    base_seed: int,
+    names: tuple[NameModel, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """``n`` synthetic residents of ``area``; identical output for identical inputs (seeded per area/stage)."""
+    """``n`` synthetic residents of ``area``; identical output for identical inputs (seeded per area/stage).
+
+    ``names`` = (name model, register hashes) fills the identity fields; without it they stay empty.
+    """
     if n == 0:
         return empty_residents()
     cells = allocate_cells(area_population[["subzone", "age", "sex", "count"]], n)
@@ -53,4 +67,14 @@ def sample_residents(
     records = add_derived_fields(records, net.regions[area], rng_for(base_seed, area, "big_five"))
     records.insert(0, "uuid", [record_uuid(base_seed, area, i) for i in range(len(records))])
     records["age"] = records["age"].astype(np.int64)
+    if names is not None:
+        model, hashes = names
+        composed, _ = compose_names(
+            model, records["ethnicity"].to_numpy(), records["sex"].to_numpy(), rng_for(base_seed, area, "names"), hashes
+        )
+        for col in NAME_COLUMNS:
+            records[col] = composed[col].to_numpy()
+    else:
+        for col in NAME_COLUMNS:
+            records[col] = None
     return records.loc[:, list(RESIDENT_COLUMNS)]
