@@ -30,8 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     started = time.perf_counter()
 
-    def run(job_name: str, **kwargs: object) -> bool:
-        result = defs.resolve_job_def(job_name).execute_in_process(instance=instance, raise_on_error=False, **kwargs)
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # every event still goes to the instance
+
+    def run(job_name: str, run_config: dict | None = None, **kwargs: object) -> bool:
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance, raise_on_error=False, run_config={**quiet, **(run_config or {})}, **kwargs
+        )
         if not result.success:
             where = f" for {kwargs['partition_key']!r}" if "partition_key" in kwargs else ""
             print(f"error: {job_name} failed{where}; see the run in the Dagster UI (make dev)", file=sys.stderr)

@@ -1,5 +1,7 @@
 """The ``sample`` group: synthetic residents per planning area, with a blocking census-fidelity check."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from dagster import (
@@ -30,6 +32,8 @@ from persona_assets.partitions import PLANNING_AREAS, planning_area_partitions
 DEFAULT_TOTAL = 148_000
 DEFAULT_SEED = 20251125
 
+warnings.filterwarnings("ignore", message=".*is currently in beta", module="dagster_pandas")
+warnings.filterwarnings("ignore", message=".*create_dagster_pandas_dataframe_type.*is currently in beta")
 ResidentsDataFrame = create_dagster_pandas_dataframe_type(
     name="ResidentsDataFrame",
     description="Synthetic residents aged 15+ of one planning area (statistical fields of the record).",
