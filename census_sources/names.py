@@ -10,8 +10,8 @@ Rules, in order (``parse_name``):
 1. Only the registered name counts: an alias in parentheses is read for English names only; text after a comma
    is an English name (``WANG SOON YEE, LARRY``).
 2. Malay: ``BIN`` / ``BINTE`` / ``BTE`` / ``BINTI`` between given names and the father's name → ethnicity Malay;
-   ``BIN`` → male, the others → female; unless the name is a Chinese surname followed only by single Chinese
-   syllables (``CHAN BIN CHYN``: ``Bin`` is a Chinese given syllable there).
+   ``BIN`` → male, the others → female; unless a Chinese surname opens the name and only single Chinese syllables
+   lead up to the marker (``CHAN BIN CHYN GARION``: ``Bin`` is a Chinese given syllable there).
 3. Indian: ``S/O`` / ``D/O`` → ethnicity Indian; ``S/O`` → male, ``D/O`` → female.
 4. Chinese: a known Chinese surname (the Census 2000 top 20, plus every token that opens at least 5 registered
    names whose other tokens are all romanised Chinese syllables) followed by romanised Chinese syllables
@@ -142,12 +142,16 @@ def _clean(tokens: Iterable[str]) -> list[str]:
 
 def parse_name(raw: str, chinese_surnames: set[str]) -> ParsedName:
     tokens, comma_english, alias = _split(raw)
-    # A Chinese surname followed only by single syllables is Chinese even if one syllable is "BIN" (CHAN BIN CHYN)
-    all_chinese = bool(tokens) and tokens[0] in chinese_surnames and all(chinese_syllables(t) == 1 for t in tokens)
     for markers, ethnicity in ((MALAY_MARKERS, "Malay"), (INDIAN_MARKERS, "Indian")):
-        if all_chinese:
-            break
         idx = next((i for i, t in enumerate(tokens) if t in markers), None)
+        # A Chinese surname, then single syllables up to "BIN" is a Chinese name (CHAN BIN CHYN GARION)
+        if (
+            idx is not None
+            and ethnicity == "Malay"
+            and tokens[0] in chinese_surnames
+            and all(chinese_syllables(t) == 1 for t in tokens[: idx + 1])
+        ):
+            break
         if idx is not None and 0 < idx < len(tokens) - 1:
             return ParsedName(
                 ethnicity,

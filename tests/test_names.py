@@ -86,7 +86,7 @@ def hashes() -> pd.DataFrame:
     ],
 )
 def test_parse_rules(raw, ethnicity, sex, surname, given, father, english) -> None:
-    p = parse_name(raw, {"TAN", "WANG", "LIM", "TEO", "LAU"})
+    p = parse_name(raw, {"TAN", "WANG", "LIM", "TEO", "LAU", "CHAN"})
     assert (p.ethnicity, p.sex, p.surname, p.given, p.father, p.english) == (
         ethnicity,
         sex,

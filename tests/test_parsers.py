@@ -12,6 +12,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from _helpers import assert_located
 
 from census_sources.errors import SourceTableError
 from census_sources.parsers import datagovsg as dg
@@ -29,25 +30,6 @@ def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
     path = tmp_path / name
     path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
     return path
-
-
-def assert_located(
-    err: SourceTableError, file: Path | str, row: int | None, column: str | None, sheet: str | None = None
-) -> None:
-    """The error names exactly this file, row, column (and sheet), in its attributes and in its message."""
-    assert isinstance(err, SourceTableError)
-    msg = str(err)
-    assert err.file == str(file)
-    assert msg.startswith(str(file))
-    assert err.row == row, msg
-    assert err.column == column, msg
-    if row is not None:
-        assert f"row {row}" in msg
-    if column is not None:
-        assert f"column {column!r}" in msg
-    if sheet is not None:
-        assert err.sheet == sheet
-        assert f"sheet {sheet!r}" in msg
 
 
 def record(df: pd.DataFrame, **keys: str) -> pd.Series:

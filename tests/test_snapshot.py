@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _helpers import assert_located
 
 from census_sources import SNAPSHOT_DIR, TABLES, SourceTableError, load_manifest, load_table
 from census_sources.snapshot import MANIFEST, sha256_file
@@ -30,18 +31,6 @@ def manifest() -> dict:
 @pytest.fixture(scope="module")
 def loaded() -> dict[str, pd.DataFrame]:
     return {name: load_table(name) for name in TABLES}
-
-
-def assert_located(err: SourceTableError, file: Path, row: int | None, column: str | None) -> None:
-    msg = str(err)
-    assert err.file == str(file)
-    assert msg.startswith(str(file))
-    assert err.row == row, msg
-    assert err.column == column, msg
-    if row is not None:
-        assert f"row {row}" in msg
-    if column is not None:
-        assert f"column {column!r}" in msg
 
 
 # ---------------------------------------------------------------------------------------------- committed snapshot

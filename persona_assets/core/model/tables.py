@@ -531,29 +531,45 @@ def _mom_age_sex_table(
     return out
 
 
+def _rake_with_area_and_national(
+    name: str,
+    nat: np.ndarray,
+    ghs: pd.DataFrame,
+    key: str,
+    cats: tuple[str, ...],
+    areas: tuple[str, ...],
+    base: np.ndarray,
+    diag: dict[str, float],
+    mapping: dict[str, str] | None = None,
+) -> np.ndarray:
+    """[area, age, sex, category] raked from a national age x sex x category table (seed and national structure,
+    scaled to ``base``), a GHS 2015 planning-area margin, and ``base[area, age, sex]`` (met exactly, fitted last).
+    The national table wins over the planning-area one where they disagree."""
+    seed = np.broadcast_to(nat, (len(areas), *nat.shape)).copy()
+    groups, names = pa_groups(list(ghs["planning_area"].unique()), areas)
+    shares = _shares_by_group(ghs, key, cats, names, mapping)
+    target_pa = _group_margin(shares, _national_shares(ghs, key, cats, mapping), base.sum(axis=(1, 2)), groups)
+    tot = nat.sum(axis=2, keepdims=True)
+    target_nat = np.where(tot > 0, nat / np.where(tot > 0, tot, 1), 0) * base.sum(axis=0)[:, :, None]
+    return _fit(
+        name,
+        seed,
+        [
+            Margin((0, 3), target_pa, groups={0: groups}, name=f"area_{name}_ghs2015"),
+            Margin((1, 2, 3), target_nat, name=f"age_sex_{name}_mom2024"),
+            Margin((0, 1, 2), base, name="area_age_sex_2025" if name == "education" else "area_age_sex_employed"),
+        ],
+        diag,
+        max_iter=100,
+    )
+
+
 def build_education(
     t: dict[str, pd.DataFrame], areas: tuple[str, ...], pop: np.ndarray, diag: dict[str, float]
 ) -> NodeTable:
     nat = _mom_age_sex_table(t["mom_employed_education_age_sex"], "education", V.EDUCATION)
-    seed = np.broadcast_to(nat, (len(areas), *nat.shape)).copy()
-    ghs = t["ghs2015_education_pa"]
-    groups, names = pa_groups(list(ghs["planning_area"].unique()), areas)
-    shares = _shares_by_group(ghs, "education", V.EDUCATION, names, HQA_GHS_TO_MOM)
-    target_pa = _group_margin(
-        shares, _national_shares(ghs, "education", V.EDUCATION, HQA_GHS_TO_MOM), pop.sum(axis=(1, 2)), groups
-    )
-    tot = nat.sum(axis=2, keepdims=True)
-    target_nat = np.where(tot > 0, nat / np.where(tot > 0, tot, 1), 0) * pop.sum(axis=0)[:, :, None]
-    fitted = _fit(
-        "education",
-        seed,
-        [
-            Margin((0, 3), target_pa, groups={0: groups}, name="area_education_ghs2015"),
-            Margin((1, 2, 3), target_nat, name="age_sex_education_mom2024"),
-            Margin((0, 1, 2), pop, name="area_age_sex_2025"),
-        ],
-        diag,
-        max_iter=100,
+    fitted = _rake_with_area_and_national(
+        "education", nat, t["ghs2015_education_pa"], "education", V.EDUCATION, areas, pop, diag, HQA_GHS_TO_MOM
     )
     return NodeTable(
         "education_level",
@@ -576,25 +592,8 @@ def build_occupation(
     nat = _mom_age_sex_table(
         t["mom_employed_occupation_age_sex"], "occupation", V.OCCUPATIONS, {"65+": ("65-69", "70+")}
     )
-    seed = np.broadcast_to(nat, (len(areas), *nat.shape)).copy()
-    ghs = t["ghs2015_occupation_pa"]
-    groups, names = pa_groups(list(ghs["planning_area"].unique()), areas)
-    shares = _shares_by_group(ghs, "occupation", V.OCCUPATIONS, names)
-    target_pa = _group_margin(
-        shares, _national_shares(ghs, "occupation", V.OCCUPATIONS), employed.sum(axis=(1, 2)), groups
-    )
-    tot = nat.sum(axis=2, keepdims=True)
-    target_nat = np.where(tot > 0, nat / np.where(tot > 0, tot, 1), 0) * employed.sum(axis=0)[:, :, None]
-    fitted = _fit(
-        "occupation",
-        seed,
-        [
-            Margin((0, 3), target_pa, groups={0: groups}, name="area_occupation_ghs2015"),
-            Margin((1, 2, 3), target_nat, name="age_sex_occupation_mom2024"),
-            Margin((0, 1, 2), employed, name="area_age_sex_employed"),
-        ],
-        diag,
-        max_iter=100,
+    fitted = _rake_with_area_and_national(
+        "occupation", nat, t["ghs2015_occupation_pa"], "occupation", V.OCCUPATIONS, areas, employed, diag
     )
     return NodeTable(
         "occupation",
