@@ -1,0 +1,212 @@
+"""The narrative engine: bounded in-flight async calls, retries with backoff (honouring ``Retry-After``), an
+enforced timeout for every provider, a durable cache of finished calls, validation and resampling.
+
+Every record ends ``ok`` (texts accepted) or ``failed`` with reasons; nothing is dropped. Transport failures
+that outlast the retries are *not* cached, so a re-run retries exactly those records; finished calls (accepted
+or rejected by validation) are cached, so an unchanged re-run makes zero calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import sqlite3
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from persona_assets.core.narratives.prompts import PROMPT_VERSION, render_messages, request_key
+from persona_assets.core.narratives.validate import parse_answer, validate_narrative
+
+
+class TransientError(Exception):
+    """Worth retrying: 429, 5xx, timeouts, connection errors, truncated or unreadable bodies."""
+
+    def __init__(self, kind: str, retry_after: float | None = None) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.retry_after = retry_after
+
+
+class PermanentError(Exception):
+    """Not worth retrying (bad request, authentication)."""
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+
+
+class Client(Protocol):
+    async def complete(self, messages: list[dict[str, str]], params: dict[str, Any]) -> Completion: ...
+
+
+class CallCache:
+    """Finished calls in SQLite (WAL; each call committed as it finishes, so SIGKILL loses no finished call)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._con = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._con.execute("PRAGMA journal_mode=WAL")
+        self._con.execute(
+            "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, model TEXT, prompt_version TEXT, text TEXT, "
+            "prompt_tokens INTEGER, completion_tokens INTEGER, cost REAL, created REAL)"
+        )
+
+    def get(self, key: str) -> Completion | None:
+        with self._lock:
+            row = self._con.execute(
+                "SELECT text, prompt_tokens, completion_tokens, cost FROM calls WHERE key = ?", (key,)
+            ).fetchone()
+        return Completion(*row) if row else None
+
+    def put(self, key: str, model: str, completion: Completion) -> None:
+        with self._lock:
+            self._con.execute(
+                "INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    model,
+                    PROMPT_VERSION,
+                    completion.text,
+                    completion.prompt_tokens,
+                    completion.completion_tokens,
+                    completion.cost,
+                    time.time(),
+                ),
+            )
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._con.execute("SELECT count(*) FROM calls").fetchone()[0])
+
+    def close(self) -> None:
+        self._con.close()
+
+
+@dataclass
+class NarrativeResult:
+    uuid: str
+    status: str  # ok | failed
+    texts: dict[str, Any] | None
+    reasons: list[str]
+    attempts: int
+
+
+@dataclass
+class EngineStats:
+    calls: int = 0  # calls sent to the provider (not cache hits)
+    cache_hits: int = 0
+    retries: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    transport_errors: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class EngineSettings:
+    model: str
+    params: dict[str, Any] = field(default_factory=dict)  # sampling parameters (temperature, top_p, max_tokens)
+    max_in_flight: int = 4
+    max_retries: int = 4
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 20.0
+    timeout_s: float = 180.0
+    max_attempts: int = 3  # generations per record (1 + resamples) before it is failed
+    areas: tuple[str, ...] = ()
+
+
+def attempt_seed(uuid: str, attempt: int) -> int:
+    return int.from_bytes(hashlib.sha256(f"{uuid}/{attempt}".encode()).digest()[:4], "little")
+
+
+class NarrativeEngine:
+    def __init__(self, client: Client, cache: CallCache, settings: EngineSettings) -> None:
+        self.client = client
+        self.cache = cache
+        self.settings = settings
+        self.stats = EngineStats()
+        self._sem: asyncio.Semaphore | None = None
+        self._rng = random.Random(0)
+
+    async def _call(self, key: str, messages: list[dict[str, str]], params: dict[str, Any]) -> Completion:
+        cached = self.cache.get(key)
+        if cached is not None:
+            self.stats.cache_hits += 1
+            return cached
+        s = self.settings
+        assert self._sem is not None
+        last: TransientError | None = None
+        for retry in range(s.max_retries + 1):
+            async with self._sem:
+                self.stats.calls += 1
+                try:
+                    completion = await asyncio.wait_for(self.client.complete(messages, params), s.timeout_s)
+                except TimeoutError:
+                    last = TransientError("timeout")
+                except TransientError as exc:
+                    last = exc
+                else:
+                    self.cache.put(key, s.model, completion)
+                    self.stats.prompt_tokens += completion.prompt_tokens
+                    self.stats.completion_tokens += completion.completion_tokens
+                    self.stats.cost += completion.cost
+                    return completion
+            self.stats.transport_errors[last.kind] += 1
+            if retry == s.max_retries:
+                break
+            self.stats.retries += 1
+            delay = last.retry_after if last.retry_after is not None else s.backoff_base_s * 2**retry
+            await asyncio.sleep(min(s.backoff_max_s, delay) * (1 + 0.1 * self._rng.random()))
+        assert last is not None
+        raise last
+
+    async def narrate(self, record: dict[str, Any]) -> NarrativeResult:
+        messages = render_messages(record)
+        uuid = str(record["uuid"])
+        reasons: list[str] = []
+        for attempt in range(self.settings.max_attempts):
+            params = {**self.settings.params, "seed": attempt_seed(uuid, attempt)}
+            key = request_key(self.settings.model, messages, params, attempt)
+            try:
+                completion = await self._call(key, messages, params)
+            except TransientError as exc:
+                return NarrativeResult(uuid, "failed", None, [f"transport: {exc.kind} after retries"], attempt + 1)
+            except PermanentError as exc:
+                return NarrativeResult(uuid, "failed", None, [f"provider: {exc}"], attempt + 1)
+            obj, parse_error = parse_answer(completion.text)
+            reasons = [parse_error] if parse_error else validate_narrative(obj, record, self.settings.areas)
+            if not reasons:
+                return NarrativeResult(uuid, "ok", obj, [], attempt + 1)
+        return NarrativeResult(uuid, "failed", None, reasons, self.settings.max_attempts)
+
+    async def run(self, records: list[dict[str, Any]]) -> list[NarrativeResult]:
+        self._sem = asyncio.Semaphore(self.settings.max_in_flight)
+        return list(await asyncio.gather(*(self.narrate(r) for r in records)))
+
+
+def summarise(results: list[NarrativeResult]) -> dict[str, Any]:
+    reasons: Counter[str] = Counter()
+    for r in results:
+        reasons.update({x.split(":")[0] + ":" + x.split(":")[1].split()[0] if ":" in x else x for x in r.reasons})
+    ok = sum(r.status == "ok" for r in results)
+    return {
+        "records": len(results),
+        "ok": ok,
+        "failed": len(results) - ok,
+        "ok_rate": round(ok / len(results), 4) if results else 0.0,
+        "top_failure_reasons": dict(reasons.most_common(5)),
+    }
+
+
+__all__ = ["json"]

@@ -1,0 +1,180 @@
+"""A local OpenAI-compatible test server (a real HTTP server on 127.0.0.1) that can inject faults.
+
+``POST /v1/chat/completions`` answers with a narrative built from the FACTS block of the prompt (so it passes
+validation), after an optional latency. Faults are scripted per request: a queue of one-off faults, and/or a
+deterministic per-prompt fault plan (``plan(prompt_index, attempt) -> fault``). Faults: ``429`` (with
+``Retry-After``), ``500``, ``503``, ``timeout`` (sleeps past the client's timeout), ``truncated`` (a cut JSON
+body), ``non_json`` (a body that is not JSON), ``bad_narrative`` (valid JSON that fails validation),
+``empty`` (an empty message). Every request is counted (``requests``). Loopback only.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from persona_assets.core.narratives.prompts import ALL_FIELDS, LIST_FIELDS, read_facts
+
+FAULTS = ("429", "500", "503", "timeout", "truncated", "non_json", "bad_narrative", "empty")
+
+
+def narrative_for(facts: dict[str, Any]) -> dict[str, Any]:
+    name = facts.get("full_name", "The resident")
+    area = facts.get("planning_area", "Singapore")
+    pron = "he" if facts.get("sex") == "Male" else "she"
+    poss = "his" if facts.get("sex") == "Male" else "her"
+    out: dict[str, Any] = {}
+    for f in ALL_FIELDS:
+        if f in LIST_FIELDS:
+            out[f] = ["reading", "cooking", "walking"]
+        else:
+            out[f] = (
+                f"{name} lives in {area}, where {pron} spends {poss} weekends at the hawker centre "
+                f"and the park connector ({f.replace('_', ' ')})."
+            )
+    return out
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: LLMTestServer  # type: ignore[assignment]
+
+    def log_message(self, *args: object) -> None:  # quiet
+        return
+
+    def _send(self, code: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path.rstrip("/").endswith("/models"):
+            self._send(200, json.dumps({"object": "list", "data": [{"id": "test-model", "object": "model"}]}).encode())
+        else:
+            self._send(404, b"{}")
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length", "0"))
+        request = json.loads(self.rfile.read(length) or b"{}")
+        srv = self.server
+        fault = srv.next_fault(request)
+        if srv.latency_s:
+            time.sleep(srv.latency_s)
+        if fault == "429":
+            self._send(
+                429,
+                b'{"error": {"message": "rate limited", "type": "rate_limit"}}',
+                {"Retry-After": str(srv.retry_after_s)},
+            )
+            return
+        if fault in ("500", "503"):
+            self._send(int(fault), b'{"error": {"message": "server error", "type": "server_error"}}')
+            return
+        if fault == "timeout":
+            time.sleep(srv.timeout_sleep_s)
+        facts = read_facts(request.get("messages", []))
+        content = json.dumps(narrative_for(facts))
+        if fault == "bad_narrative":
+            content = json.dumps({**narrative_for(facts), "persona": "Someone likes things."})
+        if fault == "empty":
+            content = ""
+        body = json.dumps(
+            {
+                "id": "chatcmpl-test",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": "test-model",
+                "choices": [
+                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+                ],
+                "usage": {"prompt_tokens": 100, "completion_tokens": 200, "total_tokens": 300},
+            }
+        ).encode()
+        if fault == "truncated":
+            body = body[: len(body) // 2]
+        if fault == "non_json":
+            body = b"<html>upstream proxy error</html>"
+        self._send(200, body)
+
+
+class LLMTestServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(
+        self,
+        latency_s: float = 0.0,
+        plan: Callable[[dict[str, Any], int], str | None] | None = None,
+        retry_after_s: float = 0.05,
+        timeout_sleep_s: float = 2.0,
+    ) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.latency_s = latency_s
+        self.plan = plan
+        self.retry_after_s = retry_after_s
+        self.timeout_sleep_s = timeout_sleep_s
+        self.queue: deque[str] = deque()
+        self.requests = 0
+        self.faults_served: Counter[str] = Counter()
+        self.seen: Counter[str] = Counter()  # requests per prompt (FACTS uuid/full name)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+    def next_fault(self, request: dict[str, Any]) -> str | None:
+        with self._lock:
+            self.requests += 1
+            try:
+                key = json.dumps(read_facts(request.get("messages", [])), sort_keys=True)
+            except (ValueError, json.JSONDecodeError):
+                key = "?"
+            self.seen[key] += 1
+            n = self.seen[key]
+            fault = self.queue.popleft() if self.queue else (self.plan(request, n) if self.plan else None)
+            if fault:
+                self.faults_served[fault] += 1
+            return fault
+
+    def start(self) -> LLMTestServer:
+        self._thread = threading.Thread(target=self.serve_forever, name="llm-test-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the server in its own process: ``python -m persona_assets.testing.llm_server --latency 0.2``; prints the
+    base URL on the first line of stdout and serves until killed."""
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--latency", type=float, default=0.0)
+    args = ap.parse_args(argv)
+    srv = LLMTestServer(latency_s=args.latency)
+    print(srv.base_url, flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.server_close()
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,210 @@
+"""Narratives: validation rules, and the engine against a real local OpenAI-compatible server that injects
+faults (429 with Retry-After, 5xx, timeouts, truncated and non-JSON bodies, bad and empty answers)."""
+
+import asyncio
+import multiprocessing as mp
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from persona_assets.core.narratives.client import LiteLLMClient
+from persona_assets.core.narratives.engine import CallCache, EngineSettings, NarrativeEngine, summarise
+from persona_assets.core.narratives.prompts import ALL_FIELDS, read_facts, render_messages
+from persona_assets.core.narratives.validate import parse_answer, validate_narrative
+from persona_assets.testing.llm_server import FAULTS, LLMTestServer, narrative_for
+
+MODEL = "openai/test-model"
+
+
+def record(i: int, **over) -> dict:
+    base = {
+        "uuid": f"u{i}",
+        "full_name": f"Tan Wei Ming {i}",
+        "first_name": f"Wei Ming {i}",
+        "last_name": "Tan",
+        "sex": "Male",
+        "age": 34,
+        "marital_status": "Married",
+        "religion": "Buddhism",
+        "occupation": "Professionals",
+        "planning_area": "Bedok",
+        "big_five": {"openness": {"label": "high"}},
+    }
+    return {**base, **over}
+
+
+def engine(server: LLMTestServer, cache: CallCache, **settings) -> NarrativeEngine:
+    s = EngineSettings(
+        model=MODEL,
+        max_in_flight=8,
+        timeout_s=settings.pop("timeout_s", 5.0),
+        backoff_base_s=0.02,
+        max_retries=settings.pop("max_retries", 3),
+        areas=("Bedok", "Tampines"),
+        **settings,
+    )
+    return NarrativeEngine(LiteLLMClient(MODEL, server.base_url, "sk-test-not-a-secret"), cache, s)
+
+
+@pytest.fixture
+def server():
+    srv = LLMTestServer(timeout_sleep_s=1.0).start()
+    yield srv
+    srv.stop()
+
+
+# ------------------------------------------------------------------------------------------ validation rules
+
+
+def good(rec: dict) -> dict:
+    return narrative_for({"full_name": rec["full_name"], "sex": rec["sex"], "planning_area": rec["planning_area"]})
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (lambda o: o.update(persona="A person who likes things and places very much indeed."), "name: persona"),
+        (lambda o: o.update(persona=o["persona"] + " She loves her garden and she sings."), "sex: persona"),
+        (lambda o: o.update(family_persona=o["family_persona"] + " A 58-year-old."), "age: family_persona"),
+        (
+            lambda o: o.update(travel_persona=o["travel_persona"] + " He is a devout Muslim."),
+            "religion: travel_persona",
+        ),
+        (
+            lambda o: o.update(arts_persona=o["arts_persona"] + " He now lives in Tampines."),
+            "planning_area: arts_persona",
+        ),
+        (
+            lambda o: o.update(cultural_background=o["cultural_background"] + " Proud of his Chinese heritage."),
+            "race: cultural_background",
+        ),
+        (lambda o: o.update(skills_and_expertise_list=["one"]), "length: skills_and_expertise_list"),
+        (lambda o: o.pop("sports_persona"), "parse: missing sports_persona"),
+    ],
+    ids=["name", "sex", "age", "religion", "area", "race", "list", "missing"],
+)
+def test_validation_rules(edit, reason: str) -> None:
+    rec = record(1)
+    obj = good(rec)
+    assert validate_narrative(obj, rec, ("Bedok", "Tampines")) == []
+    edit(obj)
+    assert reason in validate_narrative(obj, rec, ("Bedok", "Tampines"))
+
+
+def test_marital_and_occupation_rules() -> None:
+    single = record(1, marital_status="Single", occupation="Retired")
+    obj = good(single)
+    obj["family_persona"] += " He adores his wife. He works as a banker."
+    reasons = validate_narrative(obj, single)
+    assert "marital: family_persona" in reasons and "occupation: family_persona" in reasons
+    widowed = record(1, marital_status="Widowed")
+    obj = good(widowed)
+    obj["family_persona"] += " He misses his late wife."
+    assert validate_narrative(obj, widowed) == []
+
+
+def test_parse_answer_tolerates_a_code_fence_and_reports_junk() -> None:
+    assert parse_answer('```json\n{"a": 1}\n```')[0] == {"a": 1}
+    assert parse_answer("no json here")[1] == "parse: no JSON object"
+    assert parse_answer('{"a": }')[1].startswith("parse: invalid JSON")
+
+
+def test_prompt_uses_the_record_and_round_trips() -> None:
+    rec = record(3, religion="Islam", life_stage="young family years")
+    facts = read_facts(render_messages(rec))
+    assert facts["full_name"] == rec["full_name"] and facts["religion"] == "Islam"
+    assert facts["big_five"] == {"openness": "high"}
+    assert all(f in render_messages(rec)[0]["content"] for f in ALL_FIELDS)
+
+
+# ------------------------------------------------------------------------------------------ engine + server
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_each_fault_is_retried_or_resampled_and_no_record_is_lost(server, tmp_path: Path, fault: str) -> None:
+    server.plan = lambda req, n: fault if n == 1 else None  # the first request of every prompt fails
+    eng = engine(server, CallCache(tmp_path / "c.sqlite"), timeout_s=0.5)
+    results = asyncio.run(eng.run([record(i) for i in range(6)]))
+    assert len(results) == 6 and {r.uuid for r in results} == {f"u{i}" for i in range(6)}
+    assert all(r.status == "ok" for r in results), [r.reasons for r in results]
+    assert server.faults_served[fault] == 6
+    if fault in ("bad_narrative",):
+        assert all(r.attempts == 2 for r in results)  # resampled, not retried
+    else:
+        assert eng.stats.retries >= 6
+
+
+def test_retry_after_is_honoured(server, tmp_path: Path) -> None:
+    server.retry_after_s = 0.4
+    server.plan = lambda req, n: "429" if n == 1 else None
+    eng = engine(server, CallCache(tmp_path / "c.sqlite"))
+    started = time.perf_counter()
+    asyncio.run(eng.run([record(0)]))
+    assert time.perf_counter() - started >= 0.4
+
+
+def test_exhausted_retries_fail_with_a_reason_and_a_rerun_retries_only_those(server, tmp_path: Path) -> None:
+    cache = CallCache(tmp_path / "c.sqlite")
+    broken = {"u1", "u4"}
+    server.plan = lambda req, n: "500" if read_facts(req["messages"])["full_name"].endswith((" 1", " 4")) else None
+    first = asyncio.run(engine(server, cache, max_retries=2).run([record(i) for i in range(6)]))
+    failed = {r.uuid for r in first if r.status == "failed"}
+    assert failed == broken
+    assert all(r.reasons == ["transport: 500 after retries"] for r in first if r.status == "failed")
+    server.plan = None
+    before = server.requests
+    second = asyncio.run(engine(server, cache).run([record(i) for i in range(6)]))
+    assert server.requests - before == len(broken)  # only the failures were called again
+    assert all(r.status == "ok" for r in second)
+    before = server.requests
+    asyncio.run(engine(server, cache).run([record(i) for i in range(6)]))
+    assert server.requests == before  # unchanged re-run: zero calls
+
+
+def test_validation_failures_end_failed_after_max_attempts(server, tmp_path: Path) -> None:
+    server.plan = lambda req, n: "bad_narrative"
+    results = asyncio.run(engine(server, CallCache(tmp_path / "c.sqlite"), max_attempts=3).run([record(0)]))
+    assert results[0].status == "failed" and results[0].attempts == 3
+    assert results[0].reasons == ["length: persona", "name: persona"]
+    summary = summarise(results)
+    assert summary["failed"] == 1 and summary["top_failure_reasons"] == {"length:persona": 1, "name:persona": 1}
+
+
+def test_secret_never_appears_in_the_client_repr() -> None:
+    c = LiteLLMClient(MODEL, "http://127.0.0.1:1/v1", "sk-very-secret")
+    assert "sk-very-secret" not in repr(c)
+
+
+def _run_engine(base_url: str, cache_path: str, n: int) -> None:
+    srv = type("S", (), {"base_url": base_url})()
+    eng = engine(srv, CallCache(Path(cache_path)))  # type: ignore[arg-type]
+    asyncio.run(eng.run([record(i) for i in range(n)]))
+
+
+def test_sigkill_mid_run_loses_no_finished_call_and_repeats_none(tmp_path: Path) -> None:
+    srv = LLMTestServer(latency_s=0.15).start()
+    try:
+        n = 40
+        cache = tmp_path / "c.sqlite"
+        proc = mp.get_context("spawn").Process(target=_run_engine, args=(srv.base_url, str(cache), n))
+        proc.start()
+        deadline = time.time() + 60
+        while len(CallCache(cache)) < 10 and time.time() < deadline if cache.exists() else time.time() < deadline:
+            time.sleep(0.05)
+            if cache.exists() and len(CallCache(cache)) >= 10:
+                break
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join()
+        done_before = len(CallCache(cache))
+        assert 10 <= done_before < n
+        requests_before = srv.requests
+        _run_engine(srv.base_url, str(cache), n)
+        assert len(CallCache(cache)) == n
+        # finished calls were not repeated: the second run asked only for what was missing
+        assert srv.requests - requests_before == n - done_before
+        assert all(c <= 2 for c in srv.seen.values())  # at most the one in flight at the kill was asked twice
+    finally:
+        srv.stop()
