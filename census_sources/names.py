@@ -96,13 +96,24 @@ def chinese_syllables(token: str, max_syllables: int = 3) -> int:
     return seg(0, 0)
 
 
+_MARKER_FORMS = {"BTE": "BINTE", "BINTI": "BINTE", "BINTE": "BINTE"}
+
+
 def normalise(name: str) -> str:
-    """Upper case, letters, ``/`` and single spaces only: the form compared by the privacy gate."""
+    """Upper case, letters, ``/`` and single spaces only (the readable form of a name)."""
     return " ".join(re.sub(r"[^A-Z/ ]+", " ", name.upper()).split())
 
 
+def compare_key(name: str) -> str:
+    """The form the privacy gate compares: letters only, with no spaces or hyphens (``LIM WEI XIAN`` =
+    ``Lim Weixian`` = ``LIM WEI-XIAN``) and one spelling per patronymic marker (``BTE``/``BINTI`` = ``BINTE``,
+    ``S/O`` = ``SO``)."""
+    tokens = normalise(name).replace("/", "").split()
+    return "".join(_MARKER_FORMS.get(t, t) for t in tokens)
+
+
 def name_hash(name: str) -> str:
-    return hashlib.sha256(normalise(name).encode("utf-8")).hexdigest()[:12]
+    return hashlib.sha256(compare_key(name).encode("utf-8")).hexdigest()[:12]
 
 
 def token_set_hash(name: str) -> str:
@@ -258,8 +269,17 @@ def register_tokens(names: list[str]) -> tuple[pd.DataFrame, dict[str, int]]:
 
 
 def register_hashes(names: list[str]) -> pd.DataFrame:
-    """One-way hashes of every registered full-name form (registered name, Chinese part before a comma, English
-    name + Chinese part, alias) and of each name's token set (near misses)."""
+    """Hashes of every registered full-name form and of each name's token set (near misses).
+
+    Forms per registered name: the registered name; the Chinese part before a comma and English name + Chinese
+    part; the alias; and, from the parsing rules, the name without its English names (``JASON TAN WEI MING`` →
+    ``TAN WEI MING``), each English name + that core, and given + marker + father for Malay and Indian names.
+    Compared by ``compare_key`` (case, spacing, hyphens and marker spellings do not matter).
+
+    These digests are *pseudonymous, not anonymous*: the register is public and a dictionary of likely names
+    recovers many of them. They exist so that no name has to be stored, not to hide who is in the register.
+    """
+    surnames = derive_chinese_surnames(names)
     full: set[str] = set()
     token_sets: set[str] = set()
     for raw in names:
@@ -270,8 +290,16 @@ def register_hashes(names: list[str]) -> pd.DataFrame:
             chinese, english = main.split(",", 1)
             forms |= {chinese, f"{english} {chinese}"}
         forms |= set(re.findall(r"\(([^)]*)\)", text))
+        p = parse_name(raw, surnames)
+        if p.ethnicity == "Chinese":
+            core = " ".join(p.surname + p.given)
+            forms.add(core)
+            forms |= {f"{e} {core}" for e in p.english} | {f"{core} {e}" for e in p.english}
+        elif p.ethnicity in ("Malay", "Indian") and p.given and p.father:
+            marker = {"Malay": {"Male": "BIN", "Female": "BINTE"}, "Indian": {"Male": "S/O", "Female": "D/O"}}
+            forms.add(f"{' '.join(p.given)} {marker[p.ethnicity][p.sex]} {' '.join(p.father)}")
         for f in forms:
-            if normalise(f):
+            if compare_key(f):
                 full.add(name_hash(f))
                 token_sets.add(token_set_hash(f))
     rows = [{"kind": "full_name", "hash": h, "count": 1} for h in sorted(full)]

@@ -79,7 +79,8 @@ def reconcile(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
     Returns one row per published total that has parts: ``key, row`` (line in the snapshot file), ``where``
     (the other keys), ``published_total, sum_of_parts, n_parts, abs_diff, tolerance, excess``
     (``excess = abs_diff - tolerance``; the table reconciles when every ``excess <= 0``).
-    Groups with a missing (``na``/``s``) figure are left out: nothing can be said about them.
+    A total whose parts include a missing (``na``/``s``) figure is checked as an upper bound (the known parts may not
+    exceed it); a total with no parts while totals of the same shape have parts (rows lost) fails.
     """
     records: list[dict[str, object]] = []
     values = df[spec.value]
@@ -96,21 +97,35 @@ def reconcile(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
             counts = part_groups.size()
             zeros = (parts[spec.value] == 0).groupby([parts[k] for k in others], sort=False, dropna=False).sum()
             has_na = part_groups.apply(lambda s: s.isna().any())
+            with_parts: set[tuple[bool, ...]] = set()
+            orphans: list[tuple[int, pd.Series, tuple[bool, ...]]] = []
             for idx, row in totals.iterrows():
                 gkey = tuple(row[others]) if len(others) > 1 else row[others[0]]
+                # which of the other keys are themselves totals: totals of one "shape" should all have parts
+                shape = tuple(row[o] == spec.totals.get(o) for o in others)
                 if gkey not in counts.index:
+                    orphans.append((idx, row, shape))
                     continue
+                with_parts.add(shape)
                 total = values.at[idx]
-                if pd.isna(total) or bool(has_na.loc[gkey]):
+                if pd.isna(total):
                     continue
                 n = int(counts.loc[gkey])
-                s = float(sums.loc[gkey])
+                s = float(sums.loc[gkey]) if not pd.isna(sums.loc[gkey]) else 0.0
                 z = int(zeros.loc[gkey])
-                records.append(_record(spec, key, idx, dict(zip(others, row[others], strict=True)), total, s, n, z))
+                where = dict(zip(others, row[others], strict=True))
+                # with an 'na'/'s' part, only an upper bound holds: the known parts cannot exceed the total
+                records.append(_record(spec, key, idx, where, total, s, n, z, upper_bound=bool(has_na.loc[gkey])))
+            for idx, row, shape in orphans:
+                total = values.at[idx]
+                if shape in with_parts and not pd.isna(total):  # its siblings have parts, it has none: rows lost
+                    records.append(
+                        _record(spec, key, idx, dict(zip(others, row[others], strict=True)), total, 0.0, 0, 0)
+                    )
         else:
             for idx in totals.index:
                 total = values.at[idx]
-                if pd.isna(total) or parts[spec.value].isna().any():
+                if pd.isna(total):
                     continue
                 records.append(
                     _record(
@@ -122,6 +137,7 @@ def reconcile(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
                         float(parts[spec.value].sum()),
                         len(parts),
                         int((parts[spec.value] == 0).sum()),
+                        upper_bound=bool(parts[spec.value].isna().any()),
                     )
                 )
     columns = ["key", "row", "where", "published_total", "sum_of_parts", "n_parts", "abs_diff", "tolerance", "excess"]
@@ -129,9 +145,17 @@ def reconcile(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
 
 
 def _record(
-    spec: TableSpec, key: str, idx: int, where: dict[str, object], total: float, s: float, n: int, n_zero: int
+    spec: TableSpec,
+    key: str,
+    idx: int,
+    where: dict[str, object],
+    total: float,
+    s: float,
+    n: int,
+    n_zero: int,
+    upper_bound: bool = False,
 ) -> dict[str, object]:
-    diff = abs(float(total) - s)
+    diff = max(0.0, s - float(total)) if upper_bound else abs(float(total) - s)
     tol = spec.tolerance(n, n_zero)
     return {
         "key": key,

@@ -58,3 +58,17 @@ def test_allocate_cells_total_exact_and_subzones_within_one() -> None:
 def test_allocate_cells_empty() -> None:
     cells = pd.DataFrame({"subzone": [], "age": [], "sex": [], "count": []})
     assert allocate_cells(cells, 0).empty
+
+
+def test_systematic_rounding_does_not_starve_small_cells() -> None:
+    from persona_assets.core.model.allocation import systematic_round
+
+    # cells with quotas 0.3 and 0.6: largest remainder gives every record to the 0.6 cells
+    w = np.r_[np.full(500, 1.0), np.full(500, 2.0)]
+    total = 450
+    assert largest_remainder(w, total)[:500].sum() == 0
+    rng = np.random.default_rng(0)
+    small = [systematic_round(w, total, rng.random())[:500].sum() for _ in range(200)]
+    assert abs(np.mean(small) - 150) < 2
+    out = systematic_round(w, total, 0.3)
+    assert out.sum() == total and np.all(np.abs(out - w / w.sum() * total) < 1)

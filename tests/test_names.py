@@ -203,3 +203,20 @@ def test_diversity_report() -> None:
     )
     r = diversity_report(df)
     assert (r["unique_first_names"], r["unique_full_names"], r["duplicate_full_name_share"]) == (2, 2, 0.333333)
+
+
+@pytest.mark.parametrize(
+    ("registered", "synthetic", "english"),
+    [
+        ("JASON TAN WEI MING", "Tan Wei Ming", None),
+        ("NURUL AINI BTE OSMAN", "Nurul Aini binte Osman", None),
+        ("LIM WEIXIAN", "Lim Wei Xian", None),
+        ("LIM WEI-XIAN", "Lim Weixian", None),
+        ("KUMAR S/O RAMAN", "Kumar s/o Raman", None),
+        ("DERRICK ONG BOON KIAT", "Ong Boon Kiat", "Derrick"),
+    ],
+    ids=["english-first-core", "bte", "spacing", "hyphen", "s/o", "english-plus-name"],
+)
+def test_privacy_gate_covers_name_forms(registered: str, synthetic: str, english: str | None) -> None:
+    exact, _ = register_matches(pd.Series([synthetic]), register_hashes([registered]), pd.Series([english]))
+    assert exact.all()

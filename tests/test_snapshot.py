@@ -346,3 +346,21 @@ def test_unusable_manifest(snapshot_copy, manifest_text, reason, row):
     assert exc.value.file == str(path)
     assert exc.value.row == row
     assert reason in exc.value.reason
+
+
+def test_reconciliation_catches_lost_rows_and_na_overruns() -> None:
+    from census_sources import TABLES, load_table
+    from census_sources.validate import reconcile
+
+    spec = TABLES["census2020_ethnicity_sex"]
+    df = load_table("census2020_ethnicity_sex")
+    lost = df[~((df.planning_area == "Bedok") & (df.subzone != "Total"))].reset_index(drop=True)
+    assert (reconcile(lost, spec)["excess"] > 0).any()  # Bedok's subzones are gone: its totals have no parts
+    spec = TABLES["mom_employed_occupation_age_sex"]
+    df = load_table("mom_employed_occupation_age_sex")
+    prof = df["occupation"] == "Professionals"
+    df.loc[prof, "count"] = pd.NA
+    df.loc[prof, "flag"] = "na"
+    assert (reconcile(df, spec)["excess"] <= 0).all()  # missing parts: only an upper bound, which holds
+    df.loc[df["occupation"] == "Managers & Administrators", "count"] *= 10
+    assert (reconcile(df, spec)["excess"] > 0).any()  # known parts now exceed their totals

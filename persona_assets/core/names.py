@@ -18,9 +18,9 @@ Composition (``compose_names``), per resident, conditioned on ethnicity and sex:
 - Others: an English given name for the resident's sex and a surname from the register's unclassified names
   (Eurasian, other Asian and Western names, and Indian names without ``S/O``).
 
-No composed ``full_name`` may equal a registered full name: composed names are checked against the register's
-hashes and redrawn until none matches (``MAX_REDRAWS``); the gate then counts exact matches (must be 0) and
-near misses (same tokens in another order).
+No composed ``full_name`` (alone or after the English name) may equal a registered name form: composed names
+are checked against the register's hashes and redrawn until none matches (``MAX_REDRAWS``); the gate then
+counts exact matches (must be 0) and near misses (same tokens in another order).
 """
 
 from __future__ import annotations
@@ -78,13 +78,23 @@ def build_name_tokens(
     tokens["weight"] = tokens["count"].astype(float)
     # Chinese surname reweighting
     is_cs = (tokens["position"] == "surname") & (tokens["ethnicity"] == "Chinese")
-    cs = census_surnames.assign(token=census_surnames["surname"].str.strip().map(title_token))
-    census_share = cs.set_index("token")["count"] / CHINESE_RESIDENTS_2000
     reg = tokens.loc[is_cs].set_index("token")["count"].astype(float)
-    top = [t for t in census_share.index if t in reg.index]
-    rest_mass = 1.0 - float(census_share[top].sum())
+    # The census groups some romanisations of one character ("Goh, Ng", "Tay, Teh", "Low, Lau"): a group's count
+    # is shared among its spellings in proportion to the register's counts; a spelling may sit in two groups (Ng).
+    share: dict[str, float] = {}
+    for label, count in zip(census_surnames["surname"], census_surnames["count"], strict=True):
+        variants = [title_token(v.strip()) for v in str(label).replace("/", ",").split(",") if v.strip()]
+        present = [v for v in variants if v in reg.index]
+        if not present:
+            raise ValueError(f"census surname {label!r} matches no surname token in the name sources")
+        weights = reg[present] / reg[present].sum()
+        for v in present:
+            share[v] = share.get(v, 0.0) + float(count) / CHINESE_RESIDENTS_2000 * float(weights[v])
+    census_share = pd.Series(share)
+    top = list(census_share.index)
+    rest_mass = 1.0 - float(census_share.sum())
     rest = reg.drop(index=top)
-    new = pd.concat([census_share[top], rest / rest.sum() * rest_mass])
+    new = pd.concat([census_share, rest / rest.sum() * rest_mass])
     tokens.loc[is_cs, "weight"] = tokens.loc[is_cs, "token"].map(new).to_numpy()
     # English names: sex from labels
     labels = english_labels.assign(name=english_labels["name"].map(title_token)).set_index("name")["sex"]
@@ -207,12 +217,20 @@ class NameModel:
             out["full_name"][idx] = [f"{a} {b}" for a, b in zip(first, last, strict=True)]
 
 
-def register_matches(full_names: pd.Series, hashes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(exact, near) boolean masks: full name equal to a registered full name (case- and spacing-insensitive),
-    or made of the same tokens as one in another order."""
+def register_matches(
+    full_names: pd.Series, hashes: pd.DataFrame, english: pd.Series | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(exact, near) boolean masks: the full name, or English name + full name, equals a registered name form
+    (compared by ``compare_key``: case, spacing, hyphens and marker spellings ignored); or is made of the same
+    tokens as one in another order."""
     full = set(hashes.loc[hashes["kind"] == "full_name", "hash"])
     sets = set(hashes.loc[hashes["kind"] == "token_set", "hash"])
     exact = full_names.map(lambda x: name_hash(x) in full).to_numpy(dtype=bool)
+    if english is not None:
+        with_en = [
+            isinstance(e, str) and name_hash(f"{e} {n}") in full for e, n in zip(english, full_names, strict=True)
+        ]
+        exact |= np.asarray(with_en, dtype=bool)
     near = full_names.map(lambda x: token_set_hash(x) in sets).to_numpy(dtype=bool) & ~exact
     return exact, near
 
@@ -225,7 +243,7 @@ def compose_names(
     names = model.compose(ethnicity, sex, rng)
     redraws = 0
     for _ in range(MAX_REDRAWS):
-        exact, _near = register_matches(names["full_name"], hashes)
+        exact, _near = register_matches(names["full_name"], hashes, names["preferred_english_name"])
         if not exact.any():
             break
         redraws += int(exact.sum())
@@ -234,8 +252,8 @@ def compose_names(
     return names, redraws
 
 
-def privacy_report(full_names: pd.Series, hashes: pd.DataFrame) -> dict[str, int]:
-    exact, near = register_matches(full_names, hashes)
+def privacy_report(full_names: pd.Series, hashes: pd.DataFrame, english: pd.Series | None = None) -> dict[str, int]:
+    exact, near = register_matches(full_names, hashes, english)
     return {
         "names_checked": int(len(full_names)),
         "register_full_name_matches": int(exact.sum()),

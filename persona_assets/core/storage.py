@@ -62,7 +62,14 @@ def duckdb_writer(db_path: Path, timeout_s: float = 300.0) -> Iterator[duckdb.Du
                     raise TimeoutError(f"waited {timeout_s:.0f} s for the DuckDB write lock {lock_path}") from None
                 time.sleep(0.05)
         try:
-            con = duckdb.connect(str(db_path))
+            while True:  # a reader outside the project (a notebook, the DuckDB CLI) may hold the file open
+                try:
+                    con = duckdb.connect(str(db_path))
+                    break
+                except duckdb.IOException:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
             try:
                 yield con
             finally:

@@ -84,7 +84,7 @@ def name_tokens(
 )
 def name_report(context: AssetExecutionContext, residents: pd.DataFrame, hashes: pd.DataFrame) -> Output[pd.DataFrame]:
     diversity = diversity_report(residents)
-    privacy = privacy_report(residents["full_name"].dropna(), hashes)
+    privacy = privacy_report(residents["full_name"], hashes, residents["preferred_english_name"])
     rows = [
         {
             "measure": "unique first names",

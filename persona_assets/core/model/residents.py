@@ -60,7 +60,7 @@ def sample_residents(
     """
     if n == 0:
         return empty_residents()
-    cells = allocate_cells(area_population[["subzone", "age", "sex", "count"]], n)
+    cells = allocate_cells(area_population[["subzone", "age", "sex", "count"]], n, rng_for(base_seed, area, "cells"))
     base, codes = sample_area_codes(net, area, cells, rng_for(base_seed, area, "residents"))
     records = pd.concat([base, decode(net, codes)], axis=1)
     records.insert(0, "planning_area", area)

@@ -14,6 +14,8 @@ import pandas as pd
 from persona_assets.core.model import vocab as V
 from persona_assets.core.model.network import EMPLOYED_ONLY, STRUCTURE, PersonaNetwork
 
+EMPLOYED = V.LABOUR_FORCE.index("Employed")
+
 
 def stratified_uniforms(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Uniforms that are *stratified within each group*: the m records of a group get one uniform in each of
@@ -48,6 +50,7 @@ def sample_codes(
     rng: np.random.Generator,
     skip: tuple[str, ...] = (),
     stratified: bool = True,
+    mask_employed_only: bool = True,
 ) -> dict[str, np.ndarray]:
     """Ancestral sampling: fill every node of the structure not already in ``codes`` (or in ``skip``).
     ``stratified=False`` draws plain independent uniforms (textbook forward sampling)."""
@@ -59,9 +62,21 @@ def sample_codes(
         cpt = net.nodes[name].cpt
         if parents:
             parent_codes = tuple(out[p] for p in parents)
-            rows = cpt[parent_codes]
-            groups = np.ravel_multi_index(parent_codes, cpt.shape[:-1])
-            out[name] = draw(rows, rng, groups if stratified else None)
+            # employed-only nodes are drawn for employed records only, so that their stratification (and
+            # balance) holds among the records that keep them; the others get code 0 and are masked on decoding
+            sel = (out["labour_force_status"] == EMPLOYED) if (name in EMPLOYED_ONLY and mask_employed_only) else None
+            if sel is not None:
+                codes_sel = tuple(c[sel] for c in parent_codes)
+                drawn = draw(
+                    cpt[codes_sel], rng, np.ravel_multi_index(codes_sel, cpt.shape[:-1]) if stratified else None
+                )
+                full = np.zeros(len(sel), dtype=np.int64)
+                full[sel] = drawn
+                out[name] = full
+            else:
+                rows = cpt[parent_codes]
+                groups = np.ravel_multi_index(parent_codes, cpt.shape[:-1])
+                out[name] = draw(rows, rng, groups if stratified else None)
             continue
         else:
             if n is None:
@@ -76,7 +91,7 @@ def forward_sample(
 ) -> dict[str, np.ndarray]:
     """Unconditional forward sampling of the whole network (the benchmark's like-for-like comparison)."""
     pa = draw(np.broadcast_to(net.nodes["planning_area"].cpt, (n, len(net.areas))), rng)
-    return sample_codes(net, {"planning_area": pa}, rng, stratified=stratified)
+    return sample_codes(net, {"planning_area": pa}, rng, stratified=stratified, mask_employed_only=False)
 
 
 def sample_area_codes(
