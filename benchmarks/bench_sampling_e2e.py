@@ -38,7 +38,19 @@ TOTAL_RECORDS = 148_000
 BASE_SEED = 20251125
 TARGET_WALL_S = 60.0
 TARGET_PEAK_MIB = 2048.0
-HASH_COLUMNS = ("uuid", "subzone", "age", "sex", "ethnicity", "religion", "occupation", "industry", "dwelling_type")
+HASH_COLUMNS = (
+    "uuid",
+    "full_name",
+    "preferred_english_name",
+    "subzone",
+    "age",
+    "sex",
+    "ethnicity",
+    "religion",
+    "occupation",
+    "industry",
+    "dwelling_type",
+)
 
 
 def content_hash(df: Any) -> str:
@@ -110,6 +122,12 @@ def child_core(out: Path) -> dict[str, Any]:
     respop, ura = load_table("respop_2025"), load_table("ura_planning_areas")
     net = PersonaNetwork.load(data_dir() / "models" / "persona_network")
     areas = summarise_planning_areas(respop, ura)
+    import pandas as pd
+
+    from persona_assets.sample.assets import name_model
+
+    tokens = pd.read_parquet(data_dir() / "warehouse" / "names" / "name_tokens.parquet")
+    names = (name_model(tokens), load_table("cea_name_hashes"))
     setup_done = time.perf_counter()
 
     def sample_all() -> dict[str, Any]:
@@ -117,7 +135,7 @@ def child_core(out: Path) -> dict[str, Any]:
         frames = {}
         for area in areas["planning_area"]:
             pop = area_adult_population(respop, ura, area)
-            frames[area] = sample_residents(net, area, pop, int(alloc[area]), BASE_SEED)
+            frames[area] = sample_residents(net, area, pop, int(alloc[area]), BASE_SEED, names=names)
         return frames
 
     loop_start = time.perf_counter()
@@ -139,7 +157,7 @@ def child_core(out: Path) -> dict[str, Any]:
     for area in areas["planning_area"]:
         pop = area_adult_population(respop, ura, area)
         n = int(alloc[area])
-        df = sample_residents(net, area, pop, n, BASE_SEED)
+        df = sample_residents(net, area, pop, n, BASE_SEED, names=names)
         if n:
             compare(df, area_marginals(net, area, area_age_sex(pop)), net)
         storage.write_parquet_atomic(df, scratch / storage.partition_file_name(area))

@@ -217,14 +217,27 @@ class NameModel:
             out["full_name"][idx] = [f"{a} {b}" for a, b in zip(first, last, strict=True)]
 
 
+_HASH_SETS: dict[tuple[int, str, str], tuple[frozenset[str], frozenset[str]]] = {}
+
+
+def _hash_sets(hashes: pd.DataFrame) -> tuple[frozenset[str], frozenset[str]]:
+    """The register's digests as sets, built once per process for a given table (200k strings: worth caching
+    across the partitions of one run)."""
+    col = hashes["hash"]
+    key = (len(hashes), str(col.iloc[0]) if len(col) else "", str(col.iloc[-1]) if len(col) else "")
+    if key not in _HASH_SETS:
+        kind = hashes["kind"]
+        _HASH_SETS[key] = (frozenset(col[kind == "full_name"]), frozenset(col[kind == "token_set"]))
+    return _HASH_SETS[key]
+
+
 def register_matches(
     full_names: pd.Series, hashes: pd.DataFrame, english: pd.Series | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(exact, near) boolean masks: the full name, or English name + full name, equals a registered name form
     (compared by ``compare_key``: case, spacing, hyphens and marker spellings ignored); or is made of the same
     tokens as one in another order."""
-    full = set(hashes.loc[hashes["kind"] == "full_name", "hash"])
-    sets = set(hashes.loc[hashes["kind"] == "token_set", "hash"])
+    full, sets = _hash_sets(hashes)
     exact = full_names.map(lambda x: name_hash(x) in full).to_numpy(dtype=bool)
     if english is not None:
         with_en = [

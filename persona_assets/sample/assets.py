@@ -67,6 +67,17 @@ ResidentsDataFrame = create_dagster_pandas_dataframe_type(
 )
 
 
+_NAME_MODELS: dict[tuple[int, float], NameModel] = {}
+
+
+def name_model(tokens: pd.DataFrame) -> NameModel:
+    """One NameModel per token table per process (the 55 partition runs of `make run` share one process)."""
+    key = (len(tokens), float(tokens["weight"].sum()))
+    if key not in _NAME_MODELS:
+        _NAME_MODELS[key] = NameModel(tokens)
+    return _NAME_MODELS[key]
+
+
 def residents_code_version() -> str:
     """The network's version plus the code that turns draws into records (allocation, sampler, derived fields,
     names): a change to any of them marks every partition stale in the UI."""
@@ -146,7 +157,7 @@ def residents(
     alloc = allocate_areas(planning_areas.set_index("planning_area")["residents_15plus"], config.total_records)
     n = int(alloc[area])
     records = sample_residents(
-        network, area, area_population, n, config.base_seed, names=(NameModel(name_tokens), register_hashes)
+        network, area, area_population, n, config.base_seed, names=(name_model(name_tokens), register_hashes)
     )
     note = (
         f"{area} has no residents aged 15+ in the official table: empty partition"
