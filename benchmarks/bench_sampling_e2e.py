@@ -120,7 +120,7 @@ def child_core(out: Path) -> dict[str, Any]:
 
     imported = time.perf_counter()
     respop, ura = load_table("respop_2025"), load_table("ura_planning_areas")
-    net = PersonaNetwork.load(data_dir() / "models" / "persona_network")
+    net = PersonaNetwork.load_current(data_dir() / "models" / "persona_network")
     areas = summarise_planning_areas(respop, ura)
     import pandas as pd
 

@@ -45,7 +45,8 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DagsterIn
     meta = mat[0].materialization.metadata
     assert "census2020_religion_pa" in meta["provenance_and_assumptions"].value
     assert "assumption:" in meta["provenance_and_assumptions"].value
-    assert (data / "models" / "persona_network" / "cpts.npz").exists()
+    net_dir = data / "models" / "persona_network"
+    assert (net_dir / "versions" / (net_dir / "CURRENT").read_text() / "cpts.npz").exists()
     return data, instance
 
 

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from pathlib import Path
 
 import pandas as pd
 from dagster import AssetExecutionContext, AssetIn, Config, MetadataValue, Output, asset
@@ -125,6 +126,7 @@ class FitReportConfig(Config):
     """The planning area charted beside the national charts."""
 
     chart_area: str = "Tampines"
+    report_dir: str = ""  # default: <SG_PERSONAS_DATA_DIR or data>/reports/fit_report
 
 
 @asset(
@@ -153,7 +155,7 @@ def fit_report(
         raise ValueError(f"chart_area {config.chart_area!r} is not a planning area")
     official = official_references(frames, network.areas)
     shares, tvd_table = build_fit_report(residents, network, frames, official)
-    out_dir = data_dir() / "reports" / "fit_report"
+    out_dir = Path(config.report_dir).resolve() if config.report_dir else data_dir() / "reports" / "fit_report"
     charts = {scope: render_charts(shares, residents, scope, out_dir) for scope in (NATIONAL, config.chart_area)}
     shares.to_csv(out_dir / "shares.csv", index=False)
     tvd_table.to_csv(out_dir / "tvd.csv", index=False)

@@ -1,5 +1,12 @@
-"""Persistence of the fitted network: ``<data_dir>/models/persona_network/{cpts.npz, network.json}``."""
+"""Persistence of the fitted network under ``<data_dir>/models/persona_network/``.
 
+Each materialisation writes a new version folder (``versions/<n>/{cpts.npz, network.json}``) and then points
+``CURRENT`` at it with an atomic rename, so a sample run loading the network while the model job rewrites it sees
+either the old or the new network, never half of one. The previous version is kept; older ones are removed.
+"""
+
+import os
+import shutil
 from pathlib import Path
 
 from dagster import ConfigurableIOManager, InputContext, OutputContext
@@ -17,17 +24,21 @@ class NetworkIOManager(ConfigurableIOManager):
 
     def handle_output(self, context: OutputContext, obj: PersonaNetwork) -> None:
         folder = self._folder(context)
-        tmp = folder.with_name(folder.name + ".tmp")
-        obj.save(tmp)
-        if folder.exists():
-            for f in folder.iterdir():
-                f.unlink()
-            folder.rmdir()
-        tmp.rename(folder)
-        context.add_output_metadata({"path": str(folder)})
+        versions = folder / "versions"
+        versions.mkdir(parents=True, exist_ok=True)
+        existing = sorted((int(p.name) for p in versions.iterdir() if p.name.isdigit()), reverse=True)
+        target = versions / str((existing[0] + 1) if existing else 1)
+        obj.save(target)
+        pointer = folder / f".CURRENT.{os.getpid()}.tmp"
+        pointer.write_text(target.name, encoding="utf-8")
+        os.replace(pointer, folder / "CURRENT")
+        for old in existing[1:]:
+            shutil.rmtree(versions / str(old), ignore_errors=True)
+        context.add_output_metadata({"path": str(target)})
 
     def load_input(self, context: InputContext) -> PersonaNetwork:
         folder = self._folder(context)
-        if not (folder / "network.json").exists():
-            raise FileNotFoundError(f"persona_network has not been materialised ({folder} missing)")
-        return PersonaNetwork.load(folder)
+        pointer = folder / "CURRENT"
+        if not pointer.exists():
+            raise FileNotFoundError(f"persona_network has not been materialised ({pointer} missing)")
+        return PersonaNetwork.load_current(folder)

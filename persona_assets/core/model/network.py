@@ -111,6 +111,11 @@ class PersonaNetwork:
         (folder / "network.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
+    def load_current(cls, folder: Path) -> PersonaNetwork:
+        """The version a ``CURRENT`` pointer in ``folder`` names (the layout the network IO manager writes)."""
+        return cls.load(folder / "versions" / (folder / "CURRENT").read_text(encoding="utf-8").strip())
+
+    @classmethod
     def load(cls, folder: Path) -> PersonaNetwork:
         meta = json.loads((folder / "network.json").read_text(encoding="utf-8"))
         with np.load(folder / "cpts.npz") as cpts:
