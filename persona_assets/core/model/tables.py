@@ -305,6 +305,33 @@ def build_ethnicity(t: dict[str, pd.DataFrame], areas: tuple[str, ...], diag: di
     )
 
 
+def _rake_by_ethnicity(
+    name: str,
+    seed_nat: np.ndarray,
+    census: pd.DataFrame,
+    key: str,
+    cats: tuple[str, ...],
+    areas: tuple[str, ...],
+    eth_area: np.ndarray,
+    diag: dict[str, float],
+) -> np.ndarray:
+    """[area, ethnicity, category] raked from a national ethnicity x category seed to the Census 2020 area margin
+    (pooled 'Others' areas as one group) and the area's ethnic mix (fitted last)."""
+    seed = np.broadcast_to(seed_nat, (len(areas), *seed_nat.shape)).copy()
+    groups, names = pa_groups(list(census["planning_area"].unique()), areas)
+    shares = _shares_by_group(census, key, cats, names)
+    target = _group_margin(shares, _national_shares(census, key, cats), eth_area.sum(axis=1), groups)
+    return _fit(
+        name,
+        seed,
+        [
+            Margin((0, 2), target, groups={0: groups}, name=f"area_{name}_census2020"),
+            Margin((0, 1), eth_area, name="area_ethnicity"),
+        ],
+        diag,
+    )
+
+
 RELIGION_GHS = {
     "Buddhism": "Buddhism",
     "Taoism": "Taoism",
@@ -331,19 +358,7 @@ def build_religion(
             seed_nat[e, V.RELIGIONS.index("Other Christians")] += r["count"] * (1 - catholic_share)
         else:
             seed_nat[e, V.RELIGIONS.index(RELIGION_GHS[r["religion"]])] += r["count"]
-    seed = np.broadcast_to(seed_nat, (len(areas), *seed_nat.shape)).copy()
-    groups, names = pa_groups(list(census["planning_area"].unique()), areas)
-    shares = _shares_by_group(census, "religion", V.RELIGIONS, names)
-    target = _group_margin(shares, _national_shares(census, "religion", V.RELIGIONS), eth_area.sum(axis=1), groups)
-    fitted = _fit(
-        "religion",
-        seed,
-        [
-            Margin((0, 2), target, groups={0: groups}, name="area_religion_census2020"),
-            Margin((0, 1), eth_area, name="area_ethnicity"),
-        ],
-        diag,
-    )
+    fitted = _rake_by_ethnicity("religion", seed_nat, census, "religion", V.RELIGIONS, areas, eth_area, diag)
     return NodeTable(
         "religion",
         ("planning_area", "ethnicity"),
@@ -370,19 +385,7 @@ def build_language(
     for e, langs in LANGUAGE_ALLOWED.items():
         for lang in langs:
             seed_nat[V.ETHNICITIES.index(e), V.LANGUAGES.index(lang)] = 1.0
-    seed = np.broadcast_to(seed_nat, (len(areas), *seed_nat.shape)).copy()
-    groups, names = pa_groups(list(census["planning_area"].unique()), areas)
-    shares = _shares_by_group(census, "language", V.LANGUAGES, names)
-    target = _group_margin(shares, _national_shares(census, "language", V.LANGUAGES), eth_area.sum(axis=1), groups)
-    fitted = _fit(
-        "language",
-        seed,
-        [
-            Margin((0, 2), target, groups={0: groups}, name="area_language_census2020"),
-            Margin((0, 1), eth_area, name="area_ethnicity"),
-        ],
-        diag,
-    )
+    fitted = _rake_by_ethnicity("language", seed_nat, census, "language", V.LANGUAGES, areas, eth_area, diag)
     return NodeTable(
         "language_at_home",
         ("planning_area", "ethnicity"),
