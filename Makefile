@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export GX_ANALYTICS_ENABLED := false
+export OMP_WAIT_POLICY := PASSIVE  # idle llama.cpp/OpenMP threads must not spin
 
 .PHONY: run dev test lint format snapshot bench clean install
 
@@ -16,7 +17,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# CPU build of torch first (pomegranate depends on it; a plain install pulls a multi-GB CUDA build).
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]'
+	# llama-cpp-python compiles from source (GGML_NATIVE=OFF: a portable build, not tied to this CPU).
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -q -e '.[dev,local-llm]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -8,6 +8,8 @@ from persona_assets.io_managers import WarehouseIOManager
 from persona_assets.model.assets import fit_report, persona_network
 from persona_assets.model.io import NetworkIOManager
 from persona_assets.names.assets import NameSources, name_report, name_tokens
+from persona_assets.narratives.assets import persona_narratives
+from persona_assets.narratives.resources import llm_from_env
 from persona_assets.partitions import planning_area_partitions
 from persona_assets.resources import CensusSnapshot
 from persona_assets.sample.assets import residents
@@ -38,6 +40,13 @@ sample_job = define_asset_job(
     description="One planning area: its official 15+ population and its synthetic residents.",
 )
 
+narratives_job = define_asset_job(
+    "narratives_job",
+    selection=AssetSelection.assets(persona_narratives),
+    partitions_def=planning_area_partitions,
+    description="One planning area: persona narratives for its chosen residents through the configured LLM.",
+)
+
 report_job = define_asset_job(
     "report_job",
     selection=AssetSelection.assets(fit_report, name_report),
@@ -52,15 +61,17 @@ defs = Definitions(
         persona_network,
         name_tokens,
         residents,
+        persona_narratives,
         fit_report,
         name_report,
     ],
     asset_checks=census_checks,
-    jobs=[census_tables_job, area_population_job, model_job, sample_job, report_job],
+    jobs=[census_tables_job, area_population_job, model_job, sample_job, narratives_job, report_job],
     resources={
         "io_manager": WarehouseIOManager(),
         "network_io_manager": NetworkIOManager(),
         "census_snapshot": CensusSnapshot(),
         "name_sources": NameSources(),
+        "llm": llm_from_env(),
     },
 )

@@ -2,18 +2,45 @@
 calls). Runs are recorded in the instance, so ``make dev`` shows them in the UI afterwards.
 
     python -m persona_assets.run [--areas "Ang Mo Kio" "Bedok" ...] [--total-records N] [--seed S]
+                                 [--narratives N|all] [--workers W]
+
+Narratives run one planning area per worker process (default: one per core); each process loads the embedded
+model once and keeps it for every area it handles.
 """
 
 import argparse
+import multiprocessing as mp
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 from dagster import DagsterInstance
 
 from persona_assets.definitions import defs
+from persona_assets.narratives.assets import DEFAULT_RECORDS_PER_PARTITION
 from persona_assets.partitions import PLANNING_AREAS
 from persona_assets.sample.assets import DEFAULT_SEED, DEFAULT_TOTAL
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # every event still goes to the instance
+
+
+def _instance() -> DagsterInstance:
+    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+
+
+def _narrate_area(area: str, records_per_partition: str) -> tuple[str, bool, str]:
+    """One ``narratives_job`` run (in a worker process)."""
+    config = {"ops": {"persona_narratives": {"config": {"records_per_partition": records_per_partition}}}}
+    result = defs.resolve_job_def("narratives_job").execute_in_process(
+        instance=_instance(), raise_on_error=False, run_config={**QUIET, **config}, partition_key=area
+    )
+    summary = ""
+    for ev in result.get_asset_materialization_events():
+        md = ev.step_materialization_data.materialization.metadata
+        if "ok" in md:
+            summary = f"{md['ok'].value}/{md['records'].value} ok, {md['calls'].value} calls"
+    return area, result.success, summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,16 +48,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--areas", nargs="*", help="planning areas to sample (default: all 55)")
     ap.add_argument("--total-records", type=int, default=DEFAULT_TOTAL, help="records across all 55 areas")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help="base seed")
+    ap.add_argument(
+        "--narratives",
+        default=DEFAULT_RECORDS_PER_PARTITION,
+        help="residents per partition that get narratives: a count, 'all', or 0 to skip the stage",
+    )
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="narrative worker processes")
     args = ap.parse_args(argv)
     areas = args.areas or PLANNING_AREAS
     unknown = sorted(set(areas) - set(PLANNING_AREAS))
     if unknown:
         print(f"error: unknown planning area(s): {unknown}", file=sys.stderr)
         return 2
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    instance = _instance()
     started = time.perf_counter()
-
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # every event still goes to the instance
+    quiet = QUIET
 
     def run(job_name: str, run_config: dict | None = None, **kwargs: object) -> bool:
         result = defs.resolve_job_def(job_name).execute_in_process(
@@ -51,6 +83,22 @@ def main(argv: list[str] | None = None) -> int:
         if not run("sample_job", partition_key=area, run_config=config):
             return 1
     print(f"sample_job: {len(areas)} partitions ok ({time.perf_counter() - sample_started:.1f} s)")
+    if str(args.narratives).strip() != "0":
+        stage_started = time.perf_counter()
+        failures = []
+        # spawn: fresh interpreters (no forked llama.cpp/torch state); one model instance per worker process
+        with ProcessPoolExecutor(max_workers=max(1, args.workers), mp_context=mp.get_context("spawn")) as pool:
+            futures = [pool.submit(_narrate_area, area, str(args.narratives)) for area in areas]
+            for fut in futures:
+                area, ok, summary = fut.result()
+                if not ok:
+                    failures.append(area)
+                elif summary and not summary.startswith("0/0"):
+                    print(f"  narratives {area}: {summary} ({time.perf_counter() - stage_started:.0f} s)")
+        if failures:
+            print(f"error: narratives_job failed for {failures}; see the runs in the Dagster UI", file=sys.stderr)
+            return 1
+        print(f"narratives_job: {len(areas)} partitions ok ({time.perf_counter() - stage_started:.1f} s)")
     if set(areas) == set(PLANNING_AREAS):
         if not run("report_job"):
             return 1

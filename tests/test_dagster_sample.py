@@ -107,3 +107,74 @@ def test_duckdb_view_spans_the_partitions(warehouse) -> None:
     with duckdb.connect(str(data / "sg_personas.duckdb"), read_only=True) as con:
         areas = dict(con.execute("select planning_area, count(*) from sample.residents group by 1").fetchall())
     assert "Sengkang" in areas and areas["Sengkang"] > 5000
+
+
+def test_narratives_partition_against_the_fault_server(warehouse) -> None:
+    """persona_narratives for Bedok through a real local OpenAI-compatible server that fails some requests:
+    every chosen record is accounted for, metadata counts tokens and reasons, and an unchanged re-run makes zero
+    calls at the server."""
+    from persona_assets.narratives.assets import persona_narratives
+    from persona_assets.narratives.resources import NarrativeLLM
+    from persona_assets.testing.llm_server import LLMTestServer
+
+    data, instance = warehouse
+    assert _sample(data, instance, "Bedok").success
+
+    from persona_assets.core.narratives.prompts import read_facts
+
+    def plan(request: dict, seen: int) -> str | None:  # the first answer for names of even length fails validation
+        name = read_facts(request["messages"])["full_name"]
+        return "bad_narrative" if seen == 1 and len(name) % 2 == 0 else None
+
+    server = LLMTestServer(plan=plan).start()
+    try:
+        llm = NarrativeLLM(
+            model="openai/test-model",
+            api_base=server.base_url,
+            api_key="sk-test-not-a-secret",
+            cache_path=str(data / "cache" / "calls.sqlite"),
+            backoff_base_s=0.01,
+            timeout_s=10,
+        )
+
+        def run():
+            return materialize(
+                [
+                    area_population,
+                    residents,
+                    persona_narratives,
+                    *census_assets,
+                    planning_areas,
+                    persona_network,
+                    name_tokens,
+                ],
+                selection=[persona_narratives],
+                partition_key="Bedok",
+                resources={**_resources(data), "llm": llm},
+                instance=instance,
+                run_config={"ops": {"persona_narratives": {"config": {"records_per_partition": "9"}}}},
+            )
+
+        result = run()
+        assert result.success
+        first_calls = server.requests
+        assert first_calls == 9 + server.faults_served["bad_narrative"]
+        assert server.faults_served["bad_narrative"] > 0  # resampling was exercised
+        df = pd.read_parquet(data / "warehouse" / "narratives" / "persona_narratives" / "bedok.parquet")
+        people = pd.read_parquet(data / "warehouse" / "sample" / "residents" / "bedok.parquet").head(9)
+        assert list(df["uuid"]) == list(people["uuid"])
+        assert set(df["status"]) == {"ok"}  # bad first answers were resampled
+        assert (df["attempts"] >= 1).all() and df["skills_and_expertise_list"].map(len).min() >= 3
+        meta = [e for e in result.get_asset_materialization_events()][0].materialization.metadata
+        assert meta["records"].value == 9 and meta["ok"].value == 9
+        assert meta["completion_tokens"].value == 200 * first_calls
+        assert "sk-test" not in str({k: v.value for k, v in meta.items()})
+        check = result.get_asset_check_evaluations()[0]
+        assert check.check_name == "narratives_accounted" and check.passed
+
+        assert run().success
+        assert server.requests == first_calls  # unchanged re-run: every call served from the cache
+        with duckdb.connect(str(data / "sg_personas.duckdb"), read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM narratives.persona_narratives").fetchone()[0] == 9
+    finally:
+        server.stop()

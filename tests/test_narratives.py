@@ -208,3 +208,35 @@ def test_sigkill_mid_run_loses_no_finished_call_and_repeats_none(tmp_path: Path)
         assert all(c <= 2 for c in srv.seen.values())  # at most the one in flight at the kill was asked twice
     finally:
         srv.stop()
+
+
+def test_worked_example_obeys_every_rule_but_cannot_be_copied() -> None:
+    from persona_assets.core.narratives.prompts import EXAMPLE_ANSWER, EXAMPLE_RECORD
+
+    reasons = validate_narrative(dict(EXAMPLE_ANSWER), EXAMPLE_RECORD, ("Jurong West", "Bedok"))
+    assert reasons and all(r.startswith("copy:") for r in reasons)  # fine in content; but a copy for anyone
+    rec = record(1)
+    copied = {**good(rec), "cultural_background": EXAMPLE_ANSWER["cultural_background"]}
+    assert validate_narrative(copied, rec) == ["copy: cultural_background"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (lambda o: o.update(arts_persona="None, not specified for this person at all."), "placeholder: arts_persona"),
+        (lambda o: o.update(hobbies_and_interests_list=["None", "reading", "walking"]), "placeholder"),
+        (lambda o: o.update(skills_and_expertise_list=["cooking", "Cooking", "walking"]), "duplicate"),
+        (lambda o: o.update(sports_persona=o["persona"]), "duplicate: texts"),
+    ],
+)
+def test_placeholder_and_duplicate_rules(edit, reason: str) -> None:
+    rec = record(2)
+    obj = good(rec)
+    edit(obj)
+    assert any(r.startswith(reason) for r in validate_narrative(obj, rec))
+
+
+def test_the_record_facts_come_after_the_worked_example() -> None:
+    msgs = render_messages(record(3))
+    assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user"]
+    assert read_facts(msgs)["full_name"] == "Tan Wei Ming 3"

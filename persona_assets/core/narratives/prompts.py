@@ -7,7 +7,7 @@ import hashlib
 import json
 from typing import Any
 
-PROMPT_VERSION = "2026-11-25.1"
+PROMPT_VERSION = "2026-11-25.2"
 
 PERSONA_FIELDS = (
     "persona",
@@ -34,9 +34,14 @@ ALL_FIELDS = (*PERSONA_FIELDS, *ATTRIBUTE_FIELDS)
 NARRATIVE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        **{f: {"type": "string", "minLength": 40, "maxLength": 700} for f in TEXT_FIELDS},
+        **{f: {"type": "string", "minLength": 40, "maxLength": 500} for f in TEXT_FIELDS},
         **{
-            f: {"type": "array", "items": {"type": "string", "maxLength": 60}, "minItems": 3, "maxItems": 8}
+            f: {
+                "type": "array",
+                "items": {"type": "string", "minLength": 2, "maxLength": 60},
+                "minItems": 3,
+                "maxItems": 8,
+            }
             for f in LIST_FIELDS
         },
     },
@@ -51,7 +56,8 @@ GUARDRAILS = (
     "or ethnic group.",
     "Respect every fact: age, sex, marital status, religion, occupation or status, and planning area. Do not invent "
     "a spouse for someone single, widowed or divorced; do not give a job to someone not working.",
-    "Keep each text to two or three sentences. Lists hold 3 to 8 short items.",
+    "Write each text as one concrete sentence (at most 35 words) about this person's own life in Singapore, "
+    "in your own words; never write 'none' or 'not specified'. Lists hold 3 to 6 distinct short items.",
     "Answer with one JSON object with exactly these keys: " + ", ".join(ALL_FIELDS) + ".",
 )
 
@@ -66,6 +72,7 @@ PROMPT_FACTS = (
     "religion",
     "language_at_home",
     "education_level",
+    "labour_force_status",
     "occupation",
     "industry",
     "planning_area",
@@ -83,18 +90,79 @@ def facts_of(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in facts.items() if v is not None}
 
 
+#: One worked example (a fictional resident, written for this project) shown before every request: small
+#: instruction-tuned models follow an example far better than a description of the format. It must pass the
+#: validator against ``EXAMPLE_RECORD`` (tested).
+EXAMPLE_RECORD: dict[str, Any] = {
+    "full_name": "Goh Kok Wei",
+    "first_name": "Kok Wei",
+    "last_name": "Goh",
+    "preferred_english_name": "Kelvin",
+    "age": 47,
+    "sex": "Male",
+    "marital_status": "Married",
+    "religion": "Taoism",
+    "language_at_home": "Chinese",
+    "education_level": "Secondary",
+    "labour_force_status": "Employed",
+    "occupation": "Plant & Machine Operators & Assemblers",
+    "industry": "Transportation & Storage",
+    "planning_area": "Jurong West",
+    "dwelling_type": "HDB 4-Room Flats",
+    "life_stage": "mid-career",
+    "big_five": {
+        "openness": "low",
+        "conscientiousness": "high",
+        "extraversion": "average",
+        "agreeableness": "high",
+        "neuroticism": "low",
+    },
+}
+EXAMPLE_ANSWER: dict[str, Any] = {
+    "persona": "Kelvin Goh Kok Wei is a steady crane operator from Jurong West who likes routines, keeps his "
+    "promises and rarely loses his temper.",
+    "professional_persona": "Kelvin Goh operates a quay crane at the port, where his careful checklists have made "
+    "him the operator new hires are paired with.",
+    "sports_persona": "Kok Wei walks round Jurong Lake Gardens most evenings and plays badminton at the community "
+    "centre on Sundays.",
+    "arts_persona": "Kelvin Goh enjoys getai shows during the seventh lunar month and hums old Hokkien songs while "
+    "he cooks.",
+    "travel_persona": "Goh Kok Wei prefers short, well-planned trips, like the yearly family drive to Malacca.",
+    "culinary_persona": "Kelvin Goh is proud of his peppery bak kut teh and knows the best fishball noodle stall "
+    "near his block.",
+    "family_persona": "Kok Wei and his wife share a four-room flat with their two teenage sons and visit his "
+    "mother every Sunday.",
+    "cultural_background": "He grew up speaking Hokkien at home, keeps a small family altar and offers incense on "
+    "the first and fifteenth of each lunar month.",
+    "skills_and_expertise": "Crane and forklift operation, strict safety procedures and practical troubleshooting "
+    "of hydraulic faults.",
+    "skills_and_expertise_list": ["crane operation", "forklift licence", "safety checklists"],
+    "hobbies_and_interests": "Evening walks, weekend badminton, cooking soups and following Premier League football.",
+    "hobbies_and_interests_list": ["badminton", "evening walks", "cooking soups"],
+    "career_goals_and_ambitions": "He hopes to become a shift supervisor before 55 and to retire with his CPF "
+    "savings secure.",
+}
+
+
+def _facts_json(record: dict[str, Any]) -> str:
+    return json.dumps(facts_of(record), ensure_ascii=False, sort_keys=True, default=str)
+
+
 def render_messages(record: dict[str, Any]) -> list[dict[str, str]]:
-    """Chat messages for instruction-tuned models."""
-    facts = json.dumps(facts_of(record), ensure_ascii=False, sort_keys=True, default=str)
+    """Chat messages: guardrails, the worked example as one user/assistant turn, then the record's facts.
+    (Base models get the same messages flattened into a continuation prompt by the local provider.)"""
     return [
         {"role": "system", "content": " ".join(GUARDRAILS)},
-        {"role": "user", "content": f"FACTS: {facts}\nWrite the JSON object now."},
+        {"role": "user", "content": f"FACTS: {_facts_json(EXAMPLE_RECORD)}\nWrite the JSON object now."},
+        {"role": "assistant", "content": json.dumps(EXAMPLE_ANSWER, ensure_ascii=False)},
+        {"role": "user", "content": f"FACTS: {_facts_json(record)}\nWrite the JSON object now."},
     ]
 
 
 def read_facts(messages: list[dict[str, str]]) -> dict[str, Any]:
-    """The facts block back from rendered messages (used by the test server to answer in character)."""
-    for m in messages:
+    """The record's facts block back from rendered messages (the last one; the first is the worked example).
+    Used by the test server to answer in character."""
+    for m in reversed(messages):
         if m.get("role") == "user" and m.get("content", "").startswith("FACTS: "):
             return json.loads(m["content"][len("FACTS: ") :].split("\n", 1)[0])
     raise ValueError("no FACTS block in the messages")

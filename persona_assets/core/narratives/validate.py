@@ -4,7 +4,7 @@
 Rules (deliberately conservative: they catch clear contradictions, not style):
 
 - ``parse``: a JSON object with every field; list fields are lists of 3-8 short strings;
-- ``length``: every text 40-700 characters;
+- ``length``: every text 40-500 characters;
 - ``name``: every persona text names the person (full name, given name, surname + given, or English name);
 - ``sex``: in a persona text, pronouns of the other sex outnumber the person's own;
 - ``age``: an explicit age (``34-year-old``, ``aged 34``, ``in her thirties``) more than 2 years (or a decade) off;
@@ -13,6 +13,9 @@ Rules (deliberately conservative: they catch clear contradictions, not style):
 - ``religion``: an adherent word of another religion (``a devout Muslim`` for a Buddhist);
 - ``occupation``: a job for someone not working, or ``retired`` for someone employed;
 - ``planning_area``: ``lives in`` / ``living in`` / ``home in`` another planning area;
+- ``placeholder``: a text or list item that says nothing (``none``, ``not specified``, ``N/A``);
+- ``duplicate``: the same text in two fields, or a list with repeated items;
+- ``copy``: a text or list copied from the worked example in the prompt (any run of 7 words in common);
 - ``race``: a race named as such (``Chinese woman``, ``Malay heritage``, ``ethnicity``, ``race``), against the
   guardrail to convey heritage through practice.
 """
@@ -23,9 +26,15 @@ import json
 import re
 from typing import Any
 
-from persona_assets.core.narratives.prompts import ALL_FIELDS, LIST_FIELDS, PERSONA_FIELDS, TEXT_FIELDS
+from persona_assets.core.narratives.prompts import (
+    ALL_FIELDS,
+    EXAMPLE_ANSWER,
+    LIST_FIELDS,
+    PERSONA_FIELDS,
+    TEXT_FIELDS,
+)
 
-MIN_CHARS, MAX_CHARS = 40, 700
+MIN_CHARS, MAX_CHARS = 40, 500
 PRONOUNS = {"Male": r"\b(he|him|his|himself)\b", "Female": r"\b(she|her|hers|herself)\b"}
 OTHER = {"Male": "Female", "Female": "Male"}
 RELIGION_WORDS = {
@@ -54,6 +63,18 @@ RACE = (
     r"\b(chinese|malay|indian|eurasian)\s+(man|woman|person|people|community|heritage|descent|background|"
     r"ethnicity|origin|roots)\b|\b(race|racial|ethnic|ethnicity)\b"
 )
+PLACEHOLDER = re.compile(
+    r"^\W*(none|n/?a|nil|null|unknown|not (specified|applicable|available|mentioned|provided))\b", re.IGNORECASE
+)
+COPY_WORDS = 7
+
+
+def _shingles(text: str, n: int = COPY_WORDS) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+EXAMPLE_SHINGLES = set().union(*(_shingles(v) for v in EXAMPLE_ANSWER.values() if isinstance(v, str)))
 DECADES = {
     "teens": 10,
     "twenties": 20,
@@ -120,6 +141,15 @@ def validate_narrative(obj: dict[str, Any] | None, record: dict[str, Any], areas
             reasons.append(f"parse: {f} is not a list of short strings")
         elif not 3 <= len(v) <= 8:
             reasons.append(f"length: {f}")
+        elif len({x.strip().lower() for x in v}) < len(v):
+            reasons.append(f"duplicate: {f}")
+        elif any(PLACEHOLDER.match(x) for x in v):
+            reasons.append(f"placeholder: {f}")
+        elif [x.strip().lower() for x in v] == [x.lower() for x in EXAMPLE_ANSWER[f]]:
+            reasons.append(f"copy: {f}")
+    texts = [obj[f].strip().lower() for f in TEXT_FIELDS if isinstance(obj[f], str)]
+    if len(set(texts)) < len(texts):
+        reasons.append("duplicate: texts")
     names = _names(record)
     sex = record.get("sex")
     age = int(record.get("age") or 0)
@@ -135,6 +165,10 @@ def validate_narrative(obj: dict[str, Any] | None, record: dict[str, Any], areas
         low = text.lower()
         if not MIN_CHARS <= len(text.strip()) <= MAX_CHARS:
             reasons.append(f"length: {f}")
+        if PLACEHOLDER.match(text):
+            reasons.append(f"placeholder: {f}")
+        if _shingles(text) & EXAMPLE_SHINGLES:
+            reasons.append(f"copy: {f}")
         if f in PERSONA_FIELDS and names and not any(n in low for n in names):
             reasons.append(f"name: {f}")
         if f in PERSONA_FIELDS and sex in PRONOUNS:

@@ -1,0 +1,101 @@
+"""Narratives for one partition of residents: choose the records, run the engine, and lay the results out as a
+table (one row per chosen record, ``ok`` or ``failed`` with its reasons; nothing is dropped)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from persona_assets.core.narratives.engine import CallCache, Client, EngineSettings, NarrativeEngine, summarise
+from persona_assets.core.narratives.prompts import ALL_FIELDS, LIST_FIELDS, PROMPT_VERSION
+
+COLUMNS = (
+    "uuid",
+    "planning_area",
+    "status",
+    "attempts",
+    "failure_reasons",
+    *ALL_FIELDS,
+    "model",
+    "prompt_version",
+)
+
+
+def parse_budget(value: str | int) -> int | None:
+    """``records_per_partition``: a non-negative count, or ``"all"`` (returns None)."""
+    text = str(value).strip().lower()
+    if text == "all":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        raise ValueError(f"records_per_partition must be a whole number or 'all', not {value!r}") from None
+    if n < 0:
+        raise ValueError(f"records_per_partition must not be negative (got {n})")
+    return n
+
+
+def select_records(residents: pd.DataFrame, budget: int | None) -> pd.DataFrame:
+    """The residents that get narratives: the first ``budget`` in the partition's own (seeded, random) order, so
+    the choice is deterministic and a re-run asks for exactly the same records."""
+    return residents if budget is None else residents.head(budget)
+
+
+def code_digest() -> str:
+    """Prompt version plus the code that shapes the texts (prompts, validation, engine): feeds the asset's
+    code_version, so a template change marks every partition stale."""
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256(PROMPT_VERSION.encode())
+    for name in ("prompts.py", "validate.py", "engine.py", "partition.py"):
+        digest.update((here / name).read_bytes())
+    return f"{PROMPT_VERSION}+{digest.hexdigest()[:12]}"
+
+
+def empty_frame() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS}).astype({"attempts": "int64"})
+
+
+def narrate_partition(
+    residents: pd.DataFrame, client: Client, cache: CallCache, settings: EngineSettings
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Run the engine over ``residents`` (already selected); return the table and a summary for metadata."""
+    started = time.perf_counter()
+    if residents.empty:
+        return empty_frame(), {**summarise([]), "calls": 0, "cache_hits": 0, "wall_s": 0.0}
+    records = residents.to_dict("records")
+    engine = NarrativeEngine(client, cache, settings)
+    results = asyncio.run(engine.run(records))
+    rows = []
+    for rec, res in zip(records, results, strict=True):
+        row: dict[str, Any] = {
+            "uuid": res.uuid,
+            "planning_area": rec["planning_area"],
+            "status": res.status,
+            "attempts": res.attempts,
+            "failure_reasons": list(res.reasons),
+            "model": settings.model,
+            "prompt_version": PROMPT_VERSION,
+        }
+        for f in ALL_FIELDS:
+            value = (res.texts or {}).get(f) if res.status == "ok" else None
+            row[f] = [str(x).strip() for x in value] if f in LIST_FIELDS and value is not None else value
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    s = engine.stats
+    summary = {
+        **summarise(results),
+        "calls": s.calls,
+        "cache_hits": s.cache_hits,
+        "retries": s.retries,
+        "transport_errors": dict(s.transport_errors),
+        "prompt_tokens": s.prompt_tokens,
+        "completion_tokens": s.completion_tokens,
+        "cost_usd": round(s.cost, 6),
+        "wall_s": round(time.perf_counter() - started, 2),
+    }
+    return frame, summary

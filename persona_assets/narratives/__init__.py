@@ -1,0 +1,1 @@
+"""The ``narratives`` group: persona texts per planning area through litellm."""

@@ -1,0 +1,104 @@
+"""``persona_narratives``: the 7 persona texts and 6 attribute texts of every chosen resident of one planning
+area, written through litellm (the embedded local model by default), validated against the record and resampled;
+each record ends ``ok`` or ``failed`` with its reasons."""
+
+import pandas as pd
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetIn,
+    Config,
+    MetadataValue,
+    Output,
+    asset,
+)
+
+from persona_assets.core.markdown import frame_to_markdown
+from persona_assets.core.narratives.engine import CallCache
+from persona_assets.core.narratives.partition import code_digest, narrate_partition, parse_budget, select_records
+from persona_assets.narratives.resources import NarrativeLLM
+from persona_assets.partitions import PLANNING_AREAS, planning_area_partitions
+
+#: Sized for `make run` on 2 cores with the embedded model (about 45 s per record per core): one resident per
+#: populated partition. Use "all" with a hosted endpoint.
+DEFAULT_RECORDS_PER_PARTITION = "1"
+
+
+class NarrativesConfig(Config):
+    """How many residents of the partition get narratives: a count (the first N in the partition's seeded order)
+    or ``"all"``."""
+
+    records_per_partition: str = DEFAULT_RECORDS_PER_PARTITION
+
+
+@asset(
+    group_name="narratives",
+    partitions_def=planning_area_partitions,
+    ins={"residents": AssetIn(key="residents")},
+    check_specs=[
+        AssetCheckSpec(
+            "narratives_accounted",
+            asset="persona_narratives",
+            blocking=True,
+            description="Every chosen resident has exactly one row, ok with all 13 texts or failed with reasons.",
+        )
+    ],
+    code_version=code_digest(),
+    metadata={"schema": "narratives"},
+    kinds={"python", "duckdb"},
+    owners=["team:narratives"],
+    description="Persona and attribute texts (SPEC section 3) per resident through litellm: versioned prompts "
+    "with guardrails, JSON-schema output (a llama.cpp grammar for the embedded model), rule validation against "
+    "the record with resampling, a durable call cache (an unchanged partition makes zero calls), bounded "
+    "concurrency with retries and timeouts. Records whose texts fail are kept as failed, with reasons.",
+)
+def persona_narratives(
+    context: AssetExecutionContext, config: NarrativesConfig, llm: NarrativeLLM, residents: pd.DataFrame
+):
+    budget = parse_budget(config.records_per_partition)
+    chosen = select_records(residents, budget)
+    cache = CallCache(llm.cache_file)
+    try:
+        frame, summary = narrate_partition(chosen, llm.client(), cache, llm.engine_settings(tuple(PLANNING_AREAS)))
+    finally:
+        cache.close()
+    ok = frame[frame["status"] == "ok"]
+    context.log.info(
+        f"{context.partition_key}: {summary['ok']}/{summary['records']} ok, {summary['calls']} calls, "
+        f"{summary['cache_hits']} cache hits"
+    )
+    preview_cols = ["uuid", "persona", "culinary_persona", "hobbies_and_interests_list"]
+    yield Output(
+        frame,
+        metadata={
+            "dagster/row_count": len(frame),
+            "residents_in_partition": len(residents),
+            "records_per_partition": config.records_per_partition,
+            **{k: v for k, v in summary.items() if k not in ("top_failure_reasons", "transport_errors")},
+            "top_failure_reasons": MetadataValue.json(summary["top_failure_reasons"]),
+            "transport_errors": MetadataValue.json(summary.get("transport_errors", {})),
+            "total_tokens": summary.get("prompt_tokens", 0) + summary.get("completion_tokens", 0),
+            "llm": MetadataValue.json(llm.describe()),
+            "prompt_version": code_digest(),
+            "preview": MetadataValue.md(frame_to_markdown(ok[preview_cols].head(3), 3) if len(ok) else "no ok rows"),
+        },
+    )
+    problems = []
+    if len(frame) != len(chosen) or set(frame["uuid"]) != set(chosen["uuid"].astype(str)):
+        problems.append(f"{len(frame)} rows for {len(chosen)} chosen residents")
+    failed = frame[frame["status"] == "failed"]
+    if (failed["failure_reasons"].map(len) == 0).any():
+        problems.append("failed rows without a reason")
+    if not set(frame["status"]) <= {"ok", "failed"}:
+        problems.append(f"unexpected statuses {sorted(set(frame['status']))}")
+    if len(ok) and ok[[c for c in frame.columns if c.endswith(("persona", "_list"))]].isna().any().any():
+        problems.append("ok rows with missing texts")
+    yield AssetCheckResult(
+        check_name="narratives_accounted",
+        passed=not problems,
+        severity=AssetCheckSeverity.ERROR,
+        description="; ".join(problems) or f"{len(ok)} ok, {len(failed)} failed (with reasons), none lost",
+        metadata={"chosen": len(chosen), "rows": len(frame), "ok": len(ok), "failed": len(failed)},
+    )
