@@ -11,6 +11,7 @@ from persona_assets.names.assets import NameSources, name_report, name_tokens
 from persona_assets.narratives.assets import persona_narratives
 from persona_assets.narratives.resources import llm_from_env
 from persona_assets.partitions import planning_area_partitions
+from persona_assets.publish.assets import personas_candidate, personas_dataset
 from persona_assets.resources import CensusSnapshot
 from persona_assets.sample.assets import residents
 
@@ -53,6 +54,12 @@ report_job = define_asset_job(
     description="Census-fidelity and names reports over every residents partition.",
 )
 
+publish_job = define_asset_job(
+    "publish_job",
+    selection=AssetSelection.assets(personas_candidate, personas_dataset),
+    description="Gate the whole dataset (blocking Great Expectations suites, Data Docs) and publish the release.",
+)
+
 defs = Definitions(
     assets=[
         *census_assets,
@@ -64,9 +71,11 @@ defs = Definitions(
         persona_narratives,
         fit_report,
         name_report,
+        personas_candidate,
+        personas_dataset,
     ],
     asset_checks=census_checks,
-    jobs=[census_tables_job, area_population_job, model_job, sample_job, narratives_job, report_job],
+    jobs=[census_tables_job, area_population_job, model_job, sample_job, narratives_job, report_job, publish_job],
     resources={
         "io_manager": WarehouseIOManager(),
         "network_io_manager": NetworkIOManager(),

@@ -103,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         if not run("report_job"):
             return 1
         print("report_job: ok (data/reports/fit_report/index.html)")
+        if not run("publish_job"):
+            print("publication blocked or failed: the previous release (if any) is unchanged", file=sys.stderr)
+            return 1
+        print("publish_job: ok (data/published/README.md, data/reports/data_docs/index.html)")
     print(f"done in {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -240,3 +240,23 @@ def test_the_record_facts_come_after_the_worked_example() -> None:
     msgs = render_messages(record(3))
     assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user"]
     assert read_facts(msgs)["full_name"] == "Tan Wei Ming 3"
+
+
+def test_a_field_level_failure_is_repaired_with_a_follow_up_for_only_those_fields(server, tmp_path: Path) -> None:
+    server.plan = lambda req, n: "bad_narrative" if n == 1 else None  # the first answer has a bad persona
+    settings = {"params": {"response_format": {"type": "json_schema", "json_schema": {"name": "n", "schema": {}}}}}
+    results = asyncio.run(engine(server, CallCache(tmp_path / "c.sqlite"), **settings).run([record(4)]))
+    assert results[0].status == "ok" and results[0].attempts == 2
+    first, follow_up = list(server.bodies)
+    assert len(follow_up["messages"]) == len(first["messages"]) + 2  # the conversation goes on
+    assert "Rewrite only these fields" in follow_up["messages"][-1]["content"]
+    assert "persona" in follow_up["messages"][-1]["content"]
+    assert follow_up["response_format"]["json_schema"]["schema"]["required"] == ["persona"]
+    assert results[0].texts["persona"].startswith("Tan Wei Ming 4")  # repaired field merged into the answer
+
+
+def test_an_unparseable_answer_is_regenerated_in_full(server, tmp_path: Path) -> None:
+    server.plan = lambda req, n: "empty" if n == 1 else None
+    results = asyncio.run(engine(server, CallCache(tmp_path / "c.sqlite")).run([record(5)]))
+    assert results[0].status == "ok"
+    assert all("Rewrite only" not in b["messages"][-1]["content"] for b in server.bodies)

@@ -120,8 +120,15 @@ def _gx_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def run_suite(df: pd.DataFrame, suite: dict[str, Any] | str, *, base: Path | None = None) -> SuiteReport:
-    """Validate ``df`` against a suite (a dict or the name of a JSON file in ``expectations/``)."""
+def run_suite(
+    df: pd.DataFrame,
+    suite: dict[str, Any] | str,
+    *,
+    base: Path | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> SuiteReport:
+    """Validate ``df`` against a suite (a dict or the name of a JSON file in ``expectations/``). ``parameters``
+    fill the suite's ``{"$PARAMETER": name}`` placeholders (e.g. the partition key)."""
     from great_expectations.core.expectation_suite import ExpectationSuite
 
     spec = load_suite(suite, base) if isinstance(suite, str) else suite
@@ -132,7 +139,7 @@ def run_suite(df: pd.DataFrame, suite: dict[str, Any] | str, *, base: Path | Non
     batch_definition = _validator_for(name.replace("/", "__"))
     with _LOCK:
         batch = batch_definition.get_batch(batch_parameters={"dataframe": _gx_frame(df)})
-        result = batch.validate(gx_suite, result_format="SUMMARY")
+        result = batch.validate(gx_suite, result_format="SUMMARY", expectation_parameters=parameters or None)
     outcomes = []
     for r in result.results:
         cfg = r.expectation_config

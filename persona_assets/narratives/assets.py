@@ -15,9 +15,12 @@ from dagster import (
     asset,
 )
 
+from persona_assets.core.gx_suites import run_suite
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.core.narratives.engine import CallCache
 from persona_assets.core.narratives.partition import code_digest, narrate_partition, parse_budget, select_records
+from persona_assets.core.quality import narratives_frame
+from persona_assets.gx_checks import suite_check_result
 from persona_assets.narratives.resources import NarrativeLLM
 from persona_assets.partitions import PLANNING_AREAS, planning_area_partitions
 
@@ -43,7 +46,15 @@ class NarrativesConfig(Config):
             asset="persona_narratives",
             blocking=True,
             description="Every chosen resident has exactly one row, ok with all 13 texts or failed with reasons.",
-        )
+        ),
+        AssetCheckSpec(
+            "narratives_gx_suite",
+            asset="persona_narratives",
+            blocking=False,
+            description="Great Expectations suite expectations/narratives.json on this partition: ok-rate threshold, "
+            "text lengths, valid lists, no duplicate texts. A warning here (one or two records per partition make "
+            "the ok-rate noisy); the same suite blocks publication over all partitions.",
+        ),
     ],
     code_version=code_digest(),
     metadata={"schema": "narratives"},
@@ -101,4 +112,7 @@ def persona_narratives(
         severity=AssetCheckSeverity.ERROR,
         description="; ".join(problems) or f"{len(ok)} ok, {len(failed)} failed (with reasons), none lost",
         metadata={"chosen": len(chosen), "rows": len(frame), "ok": len(ok), "failed": len(failed)},
+    )
+    yield suite_check_result(
+        "narratives_gx_suite", [run_suite(narratives_frame(frame), "narratives")], AssetCheckSeverity.WARN
     )

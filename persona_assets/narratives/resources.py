@@ -37,7 +37,7 @@ class NarrativeLLM(ConfigurableResource):
     max_retries: int = 4
     backoff_base_s: float = 0.5
     timeout_s: float = 300.0
-    max_attempts: int = 3  # generations per record (1 + resamples) before it is marked failed
+    max_attempts: int = 4  # generations per record (first answer + repairs or resamples), then failed
     cache_path: str = ""  # default <data>/cache/llm_calls.sqlite
 
     @property

@@ -18,6 +18,7 @@ from dagster import (
 from dagster_pandas import PandasColumn, create_dagster_pandas_dataframe_type
 
 from persona_assets.census.assets import census_key
+from persona_assets.core.gx_suites import run_suite
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.core.model import vocab as V
 from persona_assets.core.model.allocation import allocate_areas
@@ -26,6 +27,7 @@ from persona_assets.core.model.fidelity import area_marginals, compare
 from persona_assets.core.model.network import PersonaNetwork
 from persona_assets.core.model.residents import sample_residents
 from persona_assets.core.names import NameModel, privacy_report
+from persona_assets.gx_checks import suite_check_result
 from persona_assets.model.assets import network_code_version
 from persona_assets.partitions import PLANNING_AREAS, planning_area_partitions
 
@@ -128,6 +130,13 @@ def area_age_sex(area_population: pd.DataFrame) -> np.ndarray:
             "near misses (same tokens, other order) are counted.",
         ),
         AssetCheckSpec(
+            "residents_gx_suite",
+            asset="residents",
+            blocking=True,
+            description="Great Expectations suite expectations/residents.json: the 25 fields, non-null required "
+            "fields, unique UUIDs, age range, the official categories, planning_area equal to the partition key.",
+        ),
+        AssetCheckSpec(
             "residents_fidelity",
             asset="residents",
             blocking=True,
@@ -174,6 +183,9 @@ def residents(
             "note": note,
             "preview": MetadataValue.md(frame_to_markdown(records.drop(columns=["big_five"]).head(5), 5)),
         },
+    )
+    yield suite_check_result(
+        "residents_gx_suite", [run_suite(records, "residents", parameters={"expected_areas": [area] if n else []})]
     )
     privacy = privacy_report(records["full_name"], register_hashes, records["preferred_english_name"])
     yield AssetCheckResult(

@@ -122,6 +122,7 @@ class LLMTestServer(ThreadingHTTPServer):
         self.timeout_sleep_s = timeout_sleep_s
         self.queue: deque[str] = deque()
         self.requests = 0
+        self.bodies: deque[dict[str, Any]] = deque(maxlen=1000)  # the latest request bodies, for assertions
         self.faults_served: Counter[str] = Counter()
         self.seen: Counter[str] = Counter()  # requests per prompt (FACTS uuid/full name)
         self._lock = threading.Lock()
@@ -134,6 +135,7 @@ class LLMTestServer(ThreadingHTTPServer):
     def next_fault(self, request: dict[str, Any]) -> str | None:
         with self._lock:
             self.requests += 1
+            self.bodies.append(request)
             try:
                 key = json.dumps(read_facts(request.get("messages", [])), sort_keys=True)
             except (ValueError, json.JSONDecodeError):

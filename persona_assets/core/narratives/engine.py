@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from persona_assets.core.narratives.prompts import PROMPT_VERSION, render_messages, request_key
+from persona_assets.core.narratives.prompts import (
+    PROMPT_VERSION,
+    field_of,
+    render_messages,
+    render_repair_messages,
+    repair_schema,
+    request_key,
+)
 from persona_assets.core.narratives.validate import parse_answer, validate_narrative
 
 
@@ -172,12 +179,32 @@ class NarrativeEngine:
         assert last is not None
         raise last
 
+    def _params(self, uuid: str, attempt: int, fields: list[str] | None) -> dict[str, Any]:
+        params = {**self.settings.params, "seed": attempt_seed(uuid, attempt)}
+        rf = params.get("response_format")
+        if fields and isinstance(rf, dict) and rf.get("type") == "json_schema":
+            params["response_format"] = {
+                **rf,
+                "json_schema": {**rf.get("json_schema", {}), "schema": repair_schema(fields)},
+            }
+        return params
+
     async def narrate(self, record: dict[str, Any]) -> NarrativeResult:
-        messages = render_messages(record)
+        """Generate, validate, and then either *repair* (ask again for only the fields that broke a rule, when
+        every reason names a field) or regenerate in full (unparseable answers, cross-field problems), up to
+        ``max_attempts`` generations in all."""
         uuid = str(record["uuid"])
         reasons: list[str] = []
+        obj: dict[str, Any] | None = None
+        answer_text = ""
         for attempt in range(self.settings.max_attempts):
-            params = {**self.settings.params, "seed": attempt_seed(uuid, attempt)}
+            fields = sorted({f for r in reasons if (f := field_of(r))}) if obj is not None else []
+            repair = bool(fields) and all(field_of(r) for r in reasons)
+            if repair:
+                messages = render_repair_messages(record, answer_text, fields, reasons)
+            else:
+                messages = render_messages(record)
+            params = self._params(uuid, attempt, fields if repair else None)
             key = request_key(self.settings.model, messages, params, attempt)
             try:
                 completion = await self._call(key, messages, params)
@@ -185,8 +212,22 @@ class NarrativeEngine:
                 return NarrativeResult(uuid, "failed", None, [f"transport: {exc.kind} after retries"], attempt + 1)
             except PermanentError as exc:
                 return NarrativeResult(uuid, "failed", None, [f"provider: {exc}"], attempt + 1)
-            obj, parse_error = parse_answer(completion.text)
-            reasons = [parse_error] if parse_error else validate_narrative(obj, record, self.settings.areas)
+            part, parse_error = parse_answer(completion.text)
+            if repair and part is not None and obj is not None:
+                candidate: dict[str, Any] | None = {**obj, **{f: part[f] for f in fields if f in part}}
+                missing = [f for f in fields if f not in part]
+                parse_error = f"parse: repair missing {missing[0]}" if missing else None
+            else:
+                candidate = part
+            if parse_error:
+                reasons = [parse_error]
+                if not repair:
+                    obj = None
+                continue
+            reasons = validate_narrative(candidate, record, self.settings.areas)
+            obj = candidate
+            # the model's own text keeps a local model's cached prefix valid for the follow-up turn
+            answer_text = json.dumps(candidate, ensure_ascii=False) if repair else completion.text
             if not reasons:
                 return NarrativeResult(uuid, "ok", obj, [], attempt + 1)
         return NarrativeResult(uuid, "failed", None, reasons, self.settings.max_attempts)
@@ -208,6 +249,3 @@ def summarise(results: list[NarrativeResult]) -> dict[str, Any]:
         "ok_rate": round(ok / len(results), 4) if results else 0.0,
         "top_failure_reasons": dict(reasons.most_common(5)),
     }
-
-
-__all__ = ["json"]

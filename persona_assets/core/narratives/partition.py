@@ -41,9 +41,14 @@ def parse_budget(value: str | int) -> int | None:
 
 
 def select_records(residents: pd.DataFrame, budget: int | None) -> pd.DataFrame:
-    """The residents that get narratives: the first ``budget`` in the partition's own (seeded, random) order, so
-    the choice is deterministic and a re-run asks for exactly the same records."""
-    return residents if budget is None else residents.head(budget)
+    """The residents that get narratives: a simple random sample of ``budget`` records, drawn by ordering on a
+    hash of each uuid (partitions are stored in subzone × age × sex order, so the first rows would all be
+    15-year-olds). Deterministic: a re-run asks for exactly the same records, and a larger budget keeps the
+    records of a smaller one."""
+    if budget is None or budget >= len(residents):
+        return residents
+    rank = residents["uuid"].astype(str).map(lambda u: hashlib.sha256(u.encode()).hexdigest())
+    return residents.loc[rank.sort_values(kind="stable").index[:budget]]
 
 
 def code_digest() -> str:

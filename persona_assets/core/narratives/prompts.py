@@ -7,7 +7,7 @@ import hashlib
 import json
 from typing import Any
 
-PROMPT_VERSION = "2026-11-25.2"
+PROMPT_VERSION = "2026-11-25.3"
 
 PERSONA_FIELDS = (
     "persona",
@@ -132,8 +132,8 @@ EXAMPLE_ANSWER: dict[str, Any] = {
     "near his block.",
     "family_persona": "Kok Wei and his wife share a four-room flat with their two teenage sons and visit his "
     "mother every Sunday.",
-    "cultural_background": "He grew up speaking Hokkien at home, keeps a small family altar and offers incense on "
-    "the first and fifteenth of each lunar month.",
+    "cultural_background": "Kok Wei's late grandmother taught him Hokkien and the Qing Ming rites; he still burns "
+    "joss paper for her at the columbarium each April.",
     "skills_and_expertise": "Crane and forklift operation, strict safety procedures and practical troubleshooting "
     "of hydraulic faults.",
     "skills_and_expertise_list": ["crane operation", "forklift licence", "safety checklists"],
@@ -156,6 +156,68 @@ def render_messages(record: dict[str, Any]) -> list[dict[str, str]]:
         {"role": "user", "content": f"FACTS: {_facts_json(EXAMPLE_RECORD)}\nWrite the JSON object now."},
         {"role": "assistant", "content": json.dumps(EXAMPLE_ANSWER, ensure_ascii=False)},
         {"role": "user", "content": f"FACTS: {_facts_json(record)}\nWrite the JSON object now."},
+    ]
+
+
+def field_of(reason: str) -> str | None:
+    """The field a validation reason names (``"marital: family_persona"`` → ``family_persona``), if any."""
+    tail = reason.split(":", 1)[1].strip() if ":" in reason else ""
+    return tail if tail in ALL_FIELDS else None
+
+
+def repair_schema(fields: list[str]) -> dict[str, Any]:
+    """The answer schema restricted to ``fields``."""
+    return {
+        **NARRATIVE_SCHEMA,
+        "properties": {f: NARRATIVE_SCHEMA["properties"][f] for f in fields},
+        "required": list(fields),
+    }
+
+
+def repair_hint(rule: str, record: dict[str, Any]) -> str:
+    """What a broken rule means for this record, in words a small model can act on."""
+    name = record.get("preferred_english_name") or record.get("full_name")
+    pron = {"Male": "he/him/his", "Female": "she/her"}.get(str(record.get("sex")), "they")
+    hints = {
+        "name": f"mention {name} by name",
+        "sex": f"the person is {str(record.get('sex', '')).lower()}: use {pron}",
+        "age": f"the person is {record.get('age')} years old",
+        "marital": f"the person is {str(record.get('marital_status', '')).lower()}"
+        + ("" if record.get("marital_status") == "Married" else ": no wife, husband or spouse"),
+        "religion": f"the person's religion is {record.get('religion')}: do not describe another faith",
+        "occupation": f"the person's occupation or status is {record.get('occupation')}",
+        "planning_area": f"the person lives in {record.get('planning_area')}",
+        "race": "do not name a race or ethnic group; show heritage through food, festivals, language or faith",
+        "copy": "do not reuse the example's wording",
+        "placeholder": "write real content, never 'none' or 'not specified'",
+        "length": "one sentence of 40 to 300 characters; lists of 3 to 6 items",
+        "duplicate": "every text and list item must be different",
+    }
+    return hints.get(rule, "follow the rules")
+
+
+def render_repair_messages(
+    record: dict[str, Any], answer_text: str, fields: list[str], reasons: list[str]
+) -> list[dict[str, str]]:
+    """A follow-up turn that asks for only the fields that broke a rule, saying what each broken rule means for
+    this record. It extends the original conversation (so a local model reuses its cached prefix and a hosted one
+    sees its own answer), and costs a fraction of a full resample."""
+    per_field: dict[str, list[str]] = {}
+    for r in reasons:
+        f = field_of(r)
+        if f:
+            hint = repair_hint(r.split(":", 1)[0].strip(), record)
+            if hint not in per_field.setdefault(f, []):
+                per_field[f].append(hint)
+    problems = "; ".join(f"{f}: {', '.join(h)}" for f, h in per_field.items())
+    return [
+        *render_messages(record),
+        {"role": "assistant", "content": answer_text},
+        {
+            "role": "user",
+            "content": f"Rewrite only these fields, in your own words and true to the FACTS ({problems}). Answer "
+            f"with one JSON object with exactly these keys: {', '.join(fields)}.",
+        },
     ]
 
 

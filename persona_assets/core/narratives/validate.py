@@ -15,7 +15,7 @@ Rules (deliberately conservative: they catch clear contradictions, not style):
 - ``planning_area``: ``lives in`` / ``living in`` / ``home in`` another planning area;
 - ``placeholder``: a text or list item that says nothing (``none``, ``not specified``, ``N/A``);
 - ``duplicate``: the same text in two fields, or a list with repeated items;
-- ``copy``: a text or list copied from the worked example in the prompt (any run of 7 words in common);
+- ``copy``: a text or list copied from the worked example in the prompt (any run of 10 words in common);
 - ``race``: a race named as such (``Chinese woman``, ``Malay heritage``, ``ethnicity``, ``race``), against the
   guardrail to convey heritage through practice.
 """
@@ -66,7 +66,7 @@ RACE = (
 PLACEHOLDER = re.compile(
     r"^\W*(none|n/?a|nil|null|unknown|not (specified|applicable|available|mentioned|provided))\b", re.IGNORECASE
 )
-COPY_WORDS = 7
+COPY_WORDS = 10
 
 
 def _shingles(text: str, n: int = COPY_WORDS) -> set[tuple[str, ...]]:

@@ -1,0 +1,93 @@
+"""Frames the Great Expectations suites validate: the data plus ``check__*`` columns that turn row-level rules GX
+cannot express directly (a hash lookup in the name register, a regex over every text, list shapes) into plain
+columns. The rules themselves live in the suites (``expectations/*.json``)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from persona_assets.core.names import register_matches
+from persona_assets.core.narratives.prompts import LIST_FIELDS, TEXT_FIELDS
+
+#: Strings that look like credentials: provider API keys, bearer tokens, cloud keys, private keys.
+SECRET_PATTERNS = (
+    r"\bsk-[A-Za-z0-9_-]{16,}",  # OpenAI-style keys
+    r"\bnvapi-[A-Za-z0-9_-]{16,}",  # NVIDIA API keys
+    r"\bhf_[A-Za-z0-9]{20,}",  # Hugging Face tokens
+    r"\bgh[pousr]_[A-Za-z0-9]{20,}",  # GitHub tokens
+    r"\bAKIA[0-9A-Z]{16}\b",  # AWS access key ids
+    r"\bAIza[0-9A-Za-z_-]{30,}",  # Google API keys
+    r"\bxox[abpr]-[A-Za-z0-9-]{10,}",  # Slack tokens
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
+    r"\bBearer\s+[A-Za-z0-9._~+/-]{20,}",
+)
+SECRET_RE = re.compile("|".join(SECRET_PATTERNS))
+
+
+def _is_str_list(value: Any) -> bool:
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    return isinstance(value, list) and all(isinstance(x, str) and x.strip() for x in value)
+
+
+def _len(value: Any) -> float:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return np.nan
+    return float(len(value))
+
+
+def narratives_frame(narratives: pd.DataFrame) -> pd.DataFrame:
+    """The narratives table with the derived columns ``expectations/narratives.json`` checks (texts and lists are
+    measured on ok rows only; failed rows carry nulls there)."""
+    out = narratives.drop(columns=[c for c in ("failure_reasons", *LIST_FIELDS) if c in narratives]).copy()
+    ok = narratives["status"] == "ok"
+    lengths = narratives[list(TEXT_FIELDS)].apply(lambda col: col.map(_len))
+    out["check__min_text_chars"] = lengths.min(axis=1).where(ok)
+    out["check__max_text_chars"] = lengths.max(axis=1).where(ok)
+    for f in LIST_FIELDS:
+        out[f"check__{f}_items"] = narratives[f].map(_len).where(ok)
+    valid = narratives[list(LIST_FIELDS)].apply(lambda col: col.map(_is_str_list)).all(axis=1)
+    out["check__lists_valid"] = valid.where(ok, other=True).astype(bool)
+    reasons = narratives["failure_reasons"].map(lambda r: 0 if r is None else len(r))
+    out["check__failed_without_reason"] = (narratives["status"] == "failed") & (reasons == 0)
+    return out
+
+
+def secret_like(frame: pd.DataFrame) -> pd.Series:
+    """Per row: does any string (or list of strings) look like a credential?"""
+
+    def row_text(row: pd.Series) -> str:
+        parts = []
+        for v in row:
+            if isinstance(v, str):
+                parts.append(v)
+            elif isinstance(v, list | np.ndarray):
+                parts.extend(str(x) for x in v)
+        return "\n".join(parts)
+
+    return frame.apply(lambda row: bool(SECRET_RE.search(row_text(row))), axis=1).astype(bool)
+
+
+def personas_frame(personas: pd.DataFrame, register_hashes: pd.DataFrame) -> pd.DataFrame:
+    """The published personas with the derived columns ``expectations/personas_dataset.json`` checks. The register
+    check uses every name form of ``core.names.register_matches`` (with and without the English name)."""
+    out = personas.copy()
+    exact, _near = register_matches(personas["full_name"], register_hashes, personas.get("preferred_english_name"))
+    out["check__register_full_name"] = np.asarray(exact, dtype=bool)
+    out["check__secret_like"] = secret_like(personas).to_numpy()
+    lists = [f for f in LIST_FIELDS if f in personas]
+    out["check__lists_valid"] = personas[lists].apply(lambda col: col.map(_is_str_list)).all(axis=1).astype(bool)
+    return out
+
+
+def expected_areas(planning_areas: pd.DataFrame, total_records: int) -> list[str]:
+    """Planning areas that must appear in a sample of ``total_records``: those the allocation gives at least one
+    record (every populated area at the default 148,000; small samples can leave tiny areas out)."""
+    from persona_assets.core.model.allocation import allocate_areas
+
+    alloc = allocate_areas(planning_areas.set_index("planning_area")["residents_15plus"], total_records)
+    return sorted(str(a) for a, n in alloc.items() if n > 0)

@@ -1,0 +1,182 @@
+"""``personas_candidate`` joins residents and narratives and runs the blocking Great Expectations suites over the
+whole dataset; ``personas_dataset`` (downstream, so a failed gate skips it) publishes the release atomically."""
+
+import pandas as pd
+from dagster import (
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetIn,
+    MaterializeResult,
+    MetadataValue,
+    Output,
+    asset,
+)
+
+from persona_assets.census.assets import census_key
+from persona_assets.core.data_docs import build_data_docs
+from persona_assets.core.gx_suites import run_suite
+from persona_assets.core.markdown import frame_to_markdown
+from persona_assets.core.paths import data_dir
+from persona_assets.core.quality import expected_areas, narratives_frame, personas_frame
+from persona_assets.gx_checks import suite_check_result
+
+SUITES = {
+    "residents_dataset_suite": "expectations/residents.json over every partition: value sets, ranges, unique UUIDs "
+    "across the dataset, and every planning area the allocation gives records present.",
+    "narratives_dataset_suite": "expectations/narratives.json over every partition: ok-rate of at least 70%, text "
+    "lengths, valid lists, no text shared by two records, every failure with a reason.",
+    "personas_dataset_suite": "expectations/personas_dataset.json on the records to publish: the 38 fields and "
+    "their types, row counts, planning areas, no full name from the CEA register, no secret-looking strings.",
+}
+
+
+@asset(
+    group_name="publish",
+    ins={
+        "residents": AssetIn(key="residents"),
+        "narratives": AssetIn(key="persona_narratives"),
+        "planning_areas": AssetIn(key=census_key("planning_areas")),
+        "register_hashes": AssetIn(key=census_key("cea_name_hashes")),
+    },
+    check_specs=[
+        AssetCheckSpec(name, asset="personas_candidate", blocking=True, description=desc)
+        for name, desc in SUITES.items()
+    ],
+    metadata={"schema": "publish"},
+    kinds={"pandas", "duckdb"},
+    owners=["team:quality"],
+    description="The records to publish: residents joined with their ok narratives (failed ones excluded and "
+    "counted), gated by three blocking Great Expectations suites over the whole dataset. Builds the Data Docs "
+    "(data/reports/data_docs/index.html, offline) whether or not the gates pass.",
+)
+def personas_candidate(
+    context: AssetExecutionContext,
+    residents: pd.DataFrame,
+    narratives: pd.DataFrame,
+    planning_areas: pd.DataFrame,
+    register_hashes: pd.DataFrame,
+):
+    from persona_assets.core.publish import join_personas
+
+    areas = expected_areas(planning_areas, len(residents))
+    personas, counts = join_personas(residents, narratives)
+    checked = personas_frame(personas, register_hashes)
+    runs = [
+        ("residents", residents, {"expected_areas": areas}),
+        ("narratives", narratives_frame(narratives), None),
+        (
+            "personas_dataset",
+            checked,
+            {"min_rows": 1, "max_rows": max(1, len(residents)), "populated_areas": areas},
+        ),
+    ]
+    docs = build_data_docs(runs, data_dir() / "reports" / "data_docs")
+    reports = [run_suite(frame, suite, parameters=params) for suite, frame, params in runs]
+    yield Output(
+        personas,
+        metadata={
+            "dagster/row_count": len(personas),
+            **{k: v for k, v in counts.items() if k != "failed_by_reason" and v is not None},
+            "failed_by_reason": MetadataValue.json(counts["failed_by_reason"]),
+            "data_docs": MetadataValue.path(str(docs)),
+            "data_docs_url": MetadataValue.url(docs.as_uri()),
+            "preview": MetadataValue.md(
+                frame_to_markdown(personas[["uuid", "full_name", "planning_area", "persona"]].head(5), 5)
+            ),
+        },
+    )
+    for name, report in zip(SUITES, reports, strict=True):
+        yield suite_check_result(name, [report], data_docs=MetadataValue.path(str(docs)))
+
+
+def _fidelity_markdown(fit: pd.DataFrame) -> str:
+    national = fit[fit["scope"] == "Singapore"][["field", "n", "tvd_synthetic_official", "official_source"]]
+    return (
+        "Total variation distance between the synthetic sample and the official table, nationally (full report: "
+        "`data/reports/fit_report/index.html`).\n\n" + frame_to_markdown(national.round(4), 30)
+    )
+
+
+def _narrative_model(narratives: pd.DataFrame) -> tuple[str, str]:
+    from persona_assets.core.narratives.local_model import LocalModelError, local_model
+
+    models = sorted(set(narratives["model"].dropna())) if "model" in narratives else []
+    licences = []
+    for m in models:
+        try:
+            spec = local_model(m)
+            licences.append(f"{spec.upstream}: {spec.licence}")
+        except LocalModelError:
+            licences.append(f"{m}: see the provider's terms of use")
+    return ", ".join(models) or "none", "; ".join(licences) or "n/a"
+
+
+@asset(
+    group_name="publish",
+    ins={
+        "personas": AssetIn(key="personas_candidate"),
+        "residents": AssetIn(key="residents"),
+        "narratives": AssetIn(key="persona_narratives"),
+        "register_hashes": AssetIn(key=census_key("cea_name_hashes")),
+        "fit": AssetIn(key="fit_report"),
+    },
+    kinds={"parquet"},
+    owners=["team:quality"],
+    description="The release: data/published/ (a symlink swapped atomically to data/releases/<version>/) with "
+    "Hugging Face Parquet shards for two configurations, personas (38 fields, records whose narratives passed) "
+    "and residents (the full structured sample), and the dataset card README.md. Runs only when the blocking "
+    "gates on personas_candidate pass; otherwise the previous release stays live.",
+)
+def personas_dataset(
+    context: AssetExecutionContext,
+    personas: pd.DataFrame,
+    residents: pd.DataFrame,
+    narratives: pd.DataFrame,
+    register_hashes: pd.DataFrame,
+    fit: pd.DataFrame,
+) -> MaterializeResult:
+    from persona_assets.core.names import register_matches
+    from persona_assets.core.narratives.prompts import PROMPT_VERSION
+    from persona_assets.core.publish import (
+        CardInputs,
+        dataset_card,
+        default_assumptions,
+        join_personas,
+        residents_release_frame,
+        write_release,
+    )
+
+    _, counts = join_personas(residents, narratives)
+    exact, near = register_matches(residents["full_name"], register_hashes, residents["preferred_english_name"])
+    model, licence = _narrative_model(narratives)
+    configs = {"personas": personas, "residents": residents_release_frame(residents)}
+    card = dataset_card(
+        CardInputs(
+            configs=configs,
+            assumptions=default_assumptions(),
+            narrative_model=model,
+            narrative_model_licence=licence,
+            prompt_version=PROMPT_VERSION,
+            narrative_ok_rate=counts["ok_rate"],
+            join_counts=counts,
+            register_full_name_matches=int(exact.sum()),
+            register_near_misses=int(near.sum()),
+            total_records=len(residents),
+            fidelity_markdown=_fidelity_markdown(fit) if len(fit) else None,
+        )
+    )
+    info = write_release(configs, card, data_dir(), keep=3)
+    context.log.info(f"published {info.version}: {info.rows}")
+    meta = info.to_metadata()
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": info.rows.get("personas", 0),
+            "version": info.version,
+            "published": MetadataValue.path(str(data_dir() / "published")),
+            "dataset_card": MetadataValue.path(str(data_dir() / "published" / "README.md")),
+            "rows": MetadataValue.json(info.rows),
+            "failed_narratives_excluded": counts["failed_excluded"],
+            "files": MetadataValue.json(meta.get("files", meta)),
+            "card_preview": MetadataValue.md(card[:6000]),
+        }
+    )

@@ -1,0 +1,216 @@
+"""Gates over the whole dataset: a pass/fail pair for the residents, narratives and published-personas suites,
+and an end-to-end Dagster run of publish_job where a corrupted partition blocks publication while the live
+release stays byte-identical."""
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from dagster import AssetSpec, DagsterInstance, materialize
+
+from persona_assets.core.census import area_adult_population, summarise_planning_areas
+from persona_assets.core.gx_suites import run_suite
+from persona_assets.core.model.allocation import allocate_areas
+from persona_assets.core.model.residents import sample_residents
+from persona_assets.core.names import NameModel, build_name_tokens
+from persona_assets.core.narratives.partition import COLUMNS
+from persona_assets.core.narratives.prompts import PROMPT_VERSION
+from persona_assets.core.publish import join_personas
+from persona_assets.core.quality import expected_areas, narratives_frame, personas_frame
+from persona_assets.core.storage import store_partition, store_table
+from persona_assets.names.assets import ENGLISH_LABELS
+from persona_assets.testing.llm_server import narrative_for
+
+TOTAL = 1_500
+
+
+@pytest.fixture(scope="module")
+def dataset(network, census_frames):
+    """A small dataset: residents of every area (1,500 in all) with names, one ok narrative per populated area
+    (texts from the test server's generator), and the tables the publish stage reads."""
+    respop, ura = census_frames["respop_2025"], census_frames["ura_planning_areas"]
+    areas = summarise_planning_areas(respop, ura)
+    alloc = allocate_areas(areas.set_index("planning_area")["residents_15plus"], TOTAL)
+    tokens = build_name_tokens(
+        {"cea": census_frames["cea_name_tokens"]}, census_frames["chinese_surnames_2000"], pd.read_csv(ENGLISH_LABELS)
+    )
+    hashes = census_frames["cea_name_hashes"]
+    names = (NameModel(tokens), hashes)
+    residents = {
+        a: sample_residents(network, a, area_adult_population(respop, ura, a), int(alloc[a]), 11, names=names)
+        for a in areas["planning_area"]
+    }
+    narratives = {}
+    for a, df in residents.items():
+        rows = []
+        for rec in df.head(2).to_dict("records"):
+            texts = narrative_for({"full_name": rec["full_name"], "sex": rec["sex"], "planning_area": a})
+            texts = {k: (f"{v} ({rec['uuid'][:8]})" if isinstance(v, str) else v) for k, v in texts.items()}
+            rows.append(
+                {
+                    "uuid": rec["uuid"],
+                    "planning_area": a,
+                    "status": "ok",
+                    "attempts": 1,
+                    "failure_reasons": [],
+                    **texts,
+                    "model": "openai/test-model",
+                    "prompt_version": PROMPT_VERSION,
+                }
+            )
+        narratives[a] = pd.DataFrame(rows, columns=list(COLUMNS))
+    return residents, narratives, areas, hashes
+
+
+def _all(parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(parts.values(), ignore_index=True)
+
+
+def _populated(areas: pd.DataFrame) -> list[str]:
+    return expected_areas(areas, TOTAL)
+
+
+# ------------------------------------------------------------------------------------------ pass/fail pairs
+
+
+def test_residents_suite_passes_over_the_dataset_and_fails_on_a_missing_area(dataset) -> None:
+    residents, _, areas, _ = dataset
+    df = _all(residents)
+    params = {"expected_areas": _populated(areas)}
+    ok = run_suite(df, "residents", parameters=params)
+    assert ok.success, ok.summary()
+    missing = df[df["planning_area"] != "Bedok"]
+    report = run_suite(missing, "residents", parameters=params)
+    assert not report.success
+    assert {f.expectation for f in report.failures} == {"expect_column_distinct_values_to_equal_set"}
+
+
+def test_residents_suite_fails_on_bad_values_naming_the_column(dataset) -> None:
+    df = dataset[0]["Bedok"].copy()
+    df.loc[df.index[0], "age"] = 7
+    df.loc[df.index[1], "religion"] = "Jedi"
+    df.loc[df.index[2], "uuid"] = df.loc[df.index[3], "uuid"]
+    report = run_suite(df, "residents", parameters={"expected_areas": ["Bedok"]})
+    assert {f.column for f in report.failures} == {"age", "religion", "uuid"}
+    assert run_suite(dataset[0]["Bedok"], "residents", parameters={"expected_areas": ["Bedok"]}).success
+
+
+def test_narratives_suite_passes_and_fails_on_ok_rate_duplicates_and_lists(dataset) -> None:
+    narratives = _all(dataset[1])
+    assert run_suite(narratives_frame(narratives), "narratives").success
+    bad = narratives.copy()
+    n_fail = int(len(bad) * 0.4)
+    bad.loc[: n_fail - 1, "status"] = "failed"
+    bad["failure_reasons"] = [["name: persona"]] * len(bad)
+    bad.loc[n_fail, "persona"] = bad.loc[n_fail + 1, "persona"]
+    bad.at[n_fail + 2, "skills_and_expertise_list"] = ["only one"]
+    bad.loc[n_fail + 3, "status"] = "failed"
+    bad.at[n_fail + 3, "failure_reasons"] = []
+    report = run_suite(narratives_frame(bad), "narratives")
+    failed = {(f.expectation, f.column) for f in report.failures}
+    assert ("expect_column_values_to_be_in_set", "status") in failed  # ok-rate below 70%
+    assert ("expect_column_values_to_be_unique", "persona") in failed
+    assert ("expect_column_values_to_be_between", "check__skills_and_expertise_list_items") in failed
+    assert ("expect_column_values_to_be_in_set", "check__failed_without_reason") in failed
+
+
+def test_personas_suite_passes_and_fails_on_a_register_name_a_secret_and_a_type(dataset) -> None:
+    residents, narratives, areas, hashes = dataset
+    personas, counts = join_personas(_all(residents), _all(narratives))
+    params = {"min_rows": 1, "max_rows": TOTAL, "populated_areas": _populated(areas)}
+    assert counts["failed_excluded"] == 0 and len(personas) == counts["ok"]
+    assert run_suite(personas_frame(personas, hashes), "personas_dataset", parameters=params).success
+    bad = personas.copy()
+    frame = personas_frame(bad, hashes)
+    frame.loc[0, "check__register_full_name"] = True  # the digest lookup itself is tested in test_names.py
+    bad.loc[1, "travel_persona"] = bad.loc[1, "travel_persona"] + " key sk-abcdefghijklmnopqrstuvwxyz0123"
+    frame["check__secret_like"] = personas_frame(bad, hashes)["check__secret_like"]
+    frame["age"] = frame["age"].astype(float)
+    report = run_suite(frame, "personas_dataset", parameters=params)
+    failed = {f.column for f in report.failures}
+    assert {"check__register_full_name", "check__secret_like", "age"} <= failed
+
+
+# ------------------------------------------------------------------------------- end to end through Dagster
+
+
+def _tree_digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(folder).as_posix().encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.mark.slow
+def test_a_corrupted_partition_blocks_publication_and_the_live_release_stays(dataset, tmp_path, monkeypatch) -> None:
+    from persona_assets.io_managers import WarehouseIOManager
+    from persona_assets.partitions import planning_area_partitions
+    from persona_assets.publish.assets import personas_candidate, personas_dataset
+
+    residents, narratives, areas, hashes = dataset
+    data = tmp_path / "data"
+    monkeypatch.setenv("SG_PERSONAS_DATA_DIR", str(data))
+    db = data / "sg_personas.duckdb"
+    for a in residents:
+        store_partition(residents[a], data, db, "sample", "residents", a)
+        store_partition(narratives[a], data, db, "narratives", "persona_narratives", a)
+    store_table(areas, data, db, "census", "planning_areas")
+    store_table(hashes, data, db, "census", "cea_name_hashes")
+    fit = pd.DataFrame(
+        {
+            "scope": ["Singapore"],
+            "field": ["sex"],
+            "n": [TOTAL],
+            "tvd_synthetic_official": [0.01],
+            "official_source": ["respop_2025"],
+        }
+    )
+    store_table(fit, data, db, "model", "fit_report")
+    upstream = [
+        AssetSpec("residents", partitions_def=planning_area_partitions, metadata={"schema": "sample"}),
+        AssetSpec("persona_narratives", partitions_def=planning_area_partitions, metadata={"schema": "narratives"}),
+        AssetSpec(["census", "planning_areas"]),
+        AssetSpec(["census", "cea_name_hashes"]),
+        AssetSpec("fit_report", metadata={"schema": "model"}),
+    ]
+    instance = DagsterInstance.ephemeral()
+
+    def publish():
+        return materialize(
+            [*upstream, personas_candidate, personas_dataset],
+            selection=[personas_candidate, personas_dataset],
+            resources={"io_manager": WarehouseIOManager(data_dir=str(data))},
+            instance=instance,
+            raise_on_error=False,
+        )
+
+    first = publish()
+    assert first.success, [e.description for e in first.get_asset_check_evaluations()]
+    live = data / "published"
+    assert live.is_symlink() and (live / "README.md").exists()
+    personas = pd.read_parquet(live / "personas")
+    assert len(personas) == sum(len(n) for n in narratives.values()) and personas.shape[1] == 38
+    assert isinstance(personas["hobbies_and_interests_list"].iloc[0], np.ndarray | list)
+    assert len(pd.read_parquet(live / "residents")) == TOTAL
+    assert (data / "reports" / "data_docs" / "index.html").exists()
+    target, digest = os.readlink(live), _tree_digest(live.resolve())
+
+    # corrupt one partition on disk: a 7-year-old "resident" in Bedok
+    bedok = residents["Bedok"].copy()
+    bedok.loc[bedok.index[0], "age"] = 7
+    store_partition(bedok, data, db, "sample", "residents", "Bedok")
+    second = publish()
+    assert not second.success
+    checks = {e.check_name: e for e in second.get_asset_check_evaluations()}
+    assert not checks["residents_dataset_suite"].passed
+    assert "age" in checks["residents_dataset_suite"].description  # a readable reason, shown in the UI
+    assert checks["personas_dataset_suite"].passed
+    skipped = [e for e in second.all_events if e.event_type_value in ("STEP_SKIPPED", "ASSET_MATERIALIZATION_PLANNED")]
+    assert skipped is not None
+    assert not [e for e in second.get_asset_materialization_events() if e.asset_key.path == ["personas_dataset"]]
+    assert os.readlink(live) == target and _tree_digest(live.resolve()) == digest  # the earlier release is untouched
