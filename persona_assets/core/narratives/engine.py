@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import random
 import sqlite3
 import threading
@@ -196,14 +195,10 @@ class NarrativeEngine:
         uuid = str(record["uuid"])
         reasons: list[str] = []
         obj: dict[str, Any] | None = None
-        answer_text = ""
         for attempt in range(self.settings.max_attempts):
             fields = sorted({f for r in reasons if (f := field_of(r))}) if obj is not None else []
             repair = bool(fields) and all(field_of(r) for r in reasons)
-            if repair:
-                messages = render_repair_messages(record, answer_text, fields, reasons)
-            else:
-                messages = render_messages(record)
+            messages = render_repair_messages(record, fields, reasons) if repair else render_messages(record)
             params = self._params(uuid, attempt, fields if repair else None)
             key = request_key(self.settings.model, messages, params, attempt)
             try:
@@ -226,8 +221,6 @@ class NarrativeEngine:
                 continue
             reasons = validate_narrative(candidate, record, self.settings.areas)
             obj = candidate
-            # the model's own text keeps a local model's cached prefix valid for the follow-up turn
-            answer_text = json.dumps(candidate, ensure_ascii=False) if repair else completion.text
             if not reasons:
                 return NarrativeResult(uuid, "ok", obj, [], attempt + 1)
         return NarrativeResult(uuid, "failed", None, reasons, self.settings.max_attempts)

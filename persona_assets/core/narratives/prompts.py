@@ -7,7 +7,7 @@ import hashlib
 import json
 from typing import Any
 
-PROMPT_VERSION = "2026-11-25.3"
+PROMPT_VERSION = "2026-11-25.4"
 
 PERSONA_FIELDS = (
     "persona",
@@ -139,8 +139,8 @@ EXAMPLE_ANSWER: dict[str, Any] = {
     "skills_and_expertise_list": ["crane operation", "forklift licence", "safety checklists"],
     "hobbies_and_interests": "Evening walks, weekend badminton, cooking soups and following Premier League football.",
     "hobbies_and_interests_list": ["badminton", "evening walks", "cooking soups"],
-    "career_goals_and_ambitions": "He hopes to become a shift supervisor before 55 and to retire with his CPF "
-    "savings secure.",
+    "career_goals_and_ambitions": "He wants to be trusted with training the port's new operators, and to take the "
+    "family to Taiwan once the boys finish school.",
 }
 
 
@@ -196,12 +196,10 @@ def repair_hint(rule: str, record: dict[str, Any]) -> str:
     return hints.get(rule, "follow the rules")
 
 
-def render_repair_messages(
-    record: dict[str, Any], answer_text: str, fields: list[str], reasons: list[str]
-) -> list[dict[str, str]]:
-    """A follow-up turn that asks for only the fields that broke a rule, saying what each broken rule means for
-    this record. It extends the original conversation (so a local model reuses its cached prefix and a hosted one
-    sees its own answer), and costs a fraction of a full resample."""
+def render_repair_messages(record: dict[str, Any], fields: list[str], reasons: list[str]) -> list[dict[str, str]]:
+    """The original conversation with its last request narrowed to the fields that broke a rule, saying what
+    each broken rule means for this record. The rejected answer is *not* shown: small models copy it back.
+    Everything up to the facts is identical to the first request, so a local model reuses its cached prefix."""
     per_field: dict[str, list[str]] = {}
     for r in reasons:
         f = field_of(r)
@@ -210,15 +208,13 @@ def render_repair_messages(
             if hint not in per_field.setdefault(f, []):
                 per_field[f].append(hint)
     problems = "; ".join(f"{f}: {', '.join(h)}" for f, h in per_field.items())
-    return [
-        *render_messages(record),
-        {"role": "assistant", "content": answer_text},
-        {
-            "role": "user",
-            "content": f"Rewrite only these fields, in your own words and true to the FACTS ({problems}). Answer "
-            f"with one JSON object with exactly these keys: {', '.join(fields)}.",
-        },
-    ]
+    messages = render_messages(record)
+    messages[-1] = {
+        "role": "user",
+        "content": f"FACTS: {_facts_json(record)}\nWrite a JSON object with only these keys: {', '.join(fields)}. "
+        f"Take care ({problems}); use your own words, true to the FACTS.",
+    }
+    return messages
 
 
 def read_facts(messages: list[dict[str, str]]) -> dict[str, Any]:
