@@ -30,8 +30,15 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m persona_assets.run
 
+# The Dagster UI and the daemon (which dequeues runs, two at a time: dagster.yaml) on http://$(DEV_HOST):$(DEV_PORT),
+# local only by default (`make dev DEV_HOST=0.0.0.0 DEV_PORT=3001`, or the same as environment variables).
+# `exec` hands the recipe's process to `dagster dev`, so Ctrl-C (SIGINT; SIGTERM too) reaches it and it stops the
+# webserver, the daemon and the code server before it exits. The notice that ./dagster.yaml is not used is expected:
+# the instance reads the copy in $(DAGSTER_HOME).
+DEV_HOST ?= 127.0.0.1
+DEV_PORT ?= 3000
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml
+	exec $(BIN)/dagster dev -w workspace.yaml --host $(DEV_HOST) --port $(DEV_PORT)
 
 test: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/pytest -q

@@ -1,16 +1,35 @@
 """The one client over litellm: the same code path for the embedded model, OpenAI, NVIDIA NIM, vLLM, Ollama or
 any OpenAI-compatible server. Secrets come in as values (the Dagster resource reads them from env vars) and are
-never logged or returned."""
+never logged or returned.
+
+Every call is one ``litellm.acompletion``, kept lean: litellm costs several ms of CPU per call in the calling
+process, which limits how many calls one process can keep going (``sharded.py``, ``benchmarks/README.md``):
+
+- the cost is the response's ``_hidden_params["response_cost"]``, which litellm has already computed (with the
+  same calculator) for its own logging: no second ``completion_cost`` pass over every response, which for a
+  model litellm cannot price (a local model, a self-hosted server's name) searched litellm's whole price map
+  again on every call only to fail (cost 0, as before). Unpriced models are deliberately *not* registered in
+  litellm's price map: the registration is process-global and would also zero the price of a priced model whose
+  server answers under the registered name.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from typing import Any
 
 from persona_assets.core.narratives.engine import Completion, PermanentError, TransientError
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("LITELLM_LOG", "ERROR")
+
+
+def _litellm() -> Any:
+    import litellm
+
+    litellm.suppress_debug_info = True
+    return litellm
 
 
 def _retry_after(exc: Exception) -> float | None:
@@ -21,6 +40,15 @@ def _retry_after(exc: Exception) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+def _cost(resp: Any) -> float:
+    hidden = getattr(resp, "_hidden_params", None) or {}
+    value = hidden.get("response_cost") if hasattr(hidden, "get") else getattr(hidden, "response_cost", None)
+    try:
+        return float(value or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 class LiteLLMClient:
@@ -35,21 +63,17 @@ class LiteLLMClient:
     def __repr__(self) -> str:  # never show the key
         return f"LiteLLMClient(model={self.model!r}, api_base={self.api_base!r})"
 
-    async def complete(self, messages: list[dict[str, str]], params: dict[str, Any]) -> Completion:
-        import litellm
-
-        litellm.suppress_debug_info = True
-        kwargs: dict[str, Any] = {
-            "model": self.model,
-            "messages": messages,
-            "num_retries": 0,
-            "timeout": self.request_timeout_s,
-            **params,
-        }
+    def _base_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"model": self.model, "num_retries": 0, "timeout": self.request_timeout_s}
         if self.api_base:
             kwargs["api_base"] = self.api_base
         if self._api_key:
             kwargs["api_key"] = self._api_key
+        return kwargs
+
+    async def complete(self, messages: list[dict[str, str]], params: dict[str, Any]) -> Completion:
+        litellm = _litellm()
+        kwargs = {**self._base_kwargs(), "messages": messages, **params}
         try:
             resp = await litellm.acompletion(**kwargs)
         except litellm.RateLimitError as exc:
@@ -73,13 +97,23 @@ class LiteLLMClient:
         if not text.strip():
             raise TransientError("empty message")
         usage = getattr(resp, "usage", None)
-        try:
-            cost = float(litellm.completion_cost(completion_response=resp) or 0.0)
-        except Exception:  # noqa: BLE001 - unknown models have no price: cost 0
-            cost = 0.0
         return Completion(
             text=text,
             prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
             completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-            cost=cost,
+            cost=_cost(resp),
         )
+
+
+@dataclass(frozen=True)
+class LiteLLMClientFactory:
+    """A picklable recipe for a :class:`LiteLLMClient`, for worker processes (``sharded.ShardedEngine``); the key
+    is left out of its repr."""
+
+    model: str
+    api_base: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    request_timeout_s: float = 120.0
+
+    def __call__(self) -> LiteLLMClient:
+        return LiteLLMClient(self.model, self.api_base, self.api_key, self.request_timeout_s)
