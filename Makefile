@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export GX_ANALYTICS_ENABLED := false
-export OMP_WAIT_POLICY := PASSIVE  # idle llama.cpp/OpenMP threads must not spin
+# idle llama.cpp/OpenMP threads must sleep, not spin
+export OMP_WAIT_POLICY := PASSIVE
 
 .PHONY: run dev test lint format snapshot bench clean install
 

@@ -120,6 +120,7 @@ def test_narratives_partition_against_the_fault_server(warehouse) -> None:
     data, instance = warehouse
     assert _sample(data, instance, "Bedok").success
 
+    from persona_assets.core.narratives.partition import select_records
     from persona_assets.core.narratives.prompts import read_facts
 
     def plan(request: dict, seen: int) -> str | None:  # the first answer for names of even length fails validation
@@ -161,8 +162,9 @@ def test_narratives_partition_against_the_fault_server(warehouse) -> None:
         assert first_calls == 9 + server.faults_served["bad_narrative"]
         assert server.faults_served["bad_narrative"] > 0  # resampling was exercised
         df = pd.read_parquet(data / "warehouse" / "narratives" / "persona_narratives" / "bedok.parquet")
-        people = pd.read_parquet(data / "warehouse" / "sample" / "residents" / "bedok.parquet").head(9)
+        people = select_records(pd.read_parquet(data / "warehouse" / "sample" / "residents" / "bedok.parquet"), 9)
         assert list(df["uuid"]) == list(people["uuid"])
+        assert people["age"].nunique() > 1  # a random sample of the partition, not its first (youngest) rows
         assert set(df["status"]) == {"ok"}  # bad first answers were resampled
         assert (df["attempts"] >= 1).all() and df["skills_and_expertise_list"].map(len).min() >= 3
         meta = [e for e in result.get_asset_materialization_events()][0].materialization.metadata
