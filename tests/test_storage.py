@@ -43,8 +43,12 @@ def test_missing_partition_names_the_partition(tmp_path: Path) -> None:
 def test_concurrent_partition_writers_do_not_collide(tmp_path: Path) -> None:
     keys = [f"Area {i}" for i in range(8)]
     ctx = mp.get_context("spawn")
-    with ctx.Pool(4) as pool:
+    pool = ctx.Pool(4)
+    try:
         written = pool.map(_write_partition, [(str(tmp_path), k, 100 + i) for i, k in enumerate(keys)])
+    finally:  # close + join lets the workers exit on their own (Pool.terminate can hang on a worker's queue lock)
+        pool.close()
+        pool.join()
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         rows = dict(con.execute("select planning_area, count(*) from sample.things group by 1").fetchall())
     assert rows == {k: 100 + i for i, k in enumerate(keys)}

@@ -42,6 +42,9 @@ def narrative_for(facts: dict[str, Any]) -> dict[str, Any]:
 
 class _Handler(BaseHTTPRequestHandler):
     server: LLMTestServer  # type: ignore[assignment]
+    # like a production server: persistent HTTP/1.1 connections (every response sends Content-Length), no Nagle
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def log_message(self, *args: object) -> None:  # quiet
         return
@@ -107,6 +110,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class LLMTestServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default listen backlog (5) drops connections when 32 open at once
 
     def __init__(
         self,

@@ -64,6 +64,9 @@ class CallCache:
         self._con = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._con.execute("PRAGMA busy_timeout=60000")  # several partition processes may share one cache
         self._con.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: a commit survives the process being killed (SIGKILL); only an OS crash or power cut can
+        # lose the last few, which are then simply requested again. FULL would fsync on the event loop per call.
+        self._con.execute("PRAGMA synchronous=NORMAL")
         self._con.execute(
             "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, model TEXT, prompt_version TEXT, text TEXT, "
             "prompt_tokens INTEGER, completion_tokens INTEGER, cost REAL, created REAL)"
