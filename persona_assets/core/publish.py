@@ -39,6 +39,7 @@ import yaml
 from persona_assets.core.model import vocab as V
 from persona_assets.core.model.derived import BIG_FIVE_LABELS, BIG_FIVE_TRAITS, DERIVED_ASSUMPTIONS, DIGITAL_LEVELS
 from persona_assets.core.model.derived import STATUSES as NON_EMPLOYED_STATUSES
+from persona_assets.core.narratives.prompts import ATTRIBUTE_FIELDS, PERSONA_FIELDS
 
 # ------------------------------------------------------------------------------------------------ the record
 
@@ -51,25 +52,9 @@ IDENTITY_FIELDS: tuple[str, ...] = (
     "full_name",
     "preferred_english_name",
 )
-#: Persona narratives (7, LLM).
-NARRATIVE_FIELDS: tuple[str, ...] = (
-    "persona",
-    "professional_persona",
-    "sports_persona",
-    "arts_persona",
-    "travel_persona",
-    "culinary_persona",
-    "family_persona",
-)
-#: Attribute texts (6, LLM); two of them are real lists.
-ATTRIBUTE_FIELDS: tuple[str, ...] = (
-    "cultural_background",
-    "skills_and_expertise",
-    "skills_and_expertise_list",
-    "hobbies_and_interests",
-    "hobbies_and_interests_list",
-    "career_goals_and_ambitions",
-)
+#: Persona narratives (7) and attribute texts (6, two of them real lists): the LLM fields, as the prompts define
+#: them.
+NARRATIVE_FIELDS: tuple[str, ...] = PERSONA_FIELDS
 LLM_FIELDS: tuple[str, ...] = NARRATIVE_FIELDS + ATTRIBUTE_FIELDS
 #: Statistical context (19, PGM or derived).
 STATISTICAL_FIELDS: tuple[str, ...] = (
