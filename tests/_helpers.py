@@ -24,3 +24,18 @@ def assert_located(
     if sheet is not None:
         assert err.sheet == sheet
         assert f"sheet {sheet!r}" in msg
+
+
+def warehouse_resources(data: Path) -> dict[str, object]:
+    """The Dagster resources of an in-process run against a temporary warehouse folder."""
+    from persona_assets.io_managers import WarehouseIOManager
+    from persona_assets.model.io import NetworkIOManager
+    from persona_assets.names.assets import NameSources
+    from persona_assets.resources import CensusSnapshot
+
+    return {
+        "io_manager": WarehouseIOManager(data_dir=str(data)),
+        "network_io_manager": NetworkIOManager(data_dir=str(data)),
+        "census_snapshot": CensusSnapshot(),
+        "name_sources": NameSources(),
+    }

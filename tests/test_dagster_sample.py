@@ -7,26 +7,19 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from _helpers import warehouse_resources
 from dagster import AssetKey, DagsterInstance, materialize
 
 from persona_assets.census.assets import area_population, census_assets, planning_areas
-from persona_assets.io_managers import WarehouseIOManager
 from persona_assets.model.assets import persona_network
-from persona_assets.model.io import NetworkIOManager
-from persona_assets.names.assets import NameSources, name_tokens
-from persona_assets.resources import CensusSnapshot
+from persona_assets.names.assets import name_tokens
 from persona_assets.sample.assets import residents
 
 pytestmark = pytest.mark.slow
 
 
 def _resources(data: Path) -> dict[str, object]:
-    return {
-        "io_manager": WarehouseIOManager(data_dir=str(data)),
-        "network_io_manager": NetworkIOManager(data_dir=str(data)),
-        "census_snapshot": CensusSnapshot(),
-        "name_sources": NameSources(),
-    }
+    return warehouse_resources(data)
 
 
 def _sha(path: Path) -> str:

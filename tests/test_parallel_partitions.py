@@ -18,17 +18,15 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from _helpers import warehouse_resources
 from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance, materialize
 from dagster._core.instance.ref import InstanceRef
 
 from persona_assets.census.assets import area_population, census_assets, planning_areas
 from persona_assets.core import storage
 from persona_assets.core.model.allocation import allocate_areas
-from persona_assets.io_managers import WarehouseIOManager
 from persona_assets.model.assets import persona_network
-from persona_assets.model.io import NetworkIOManager
-from persona_assets.names.assets import NameSources, name_tokens
-from persona_assets.resources import CensusSnapshot
+from persona_assets.names.assets import name_tokens
 from persona_assets.sample.assets import residents
 
 pytestmark = pytest.mark.slow
@@ -43,12 +41,7 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def _resources(data: Path) -> dict[str, object]:
-    return {
-        "io_manager": WarehouseIOManager(data_dir=str(data)),
-        "network_io_manager": NetworkIOManager(data_dir=str(data)),
-        "census_snapshot": CensusSnapshot(),
-        "name_sources": NameSources(),
-    }
+    return warehouse_resources(data)
 
 
 def _instance(home: Path) -> DagsterInstance:

@@ -39,19 +39,13 @@ import yaml
 from persona_assets.core.model import vocab as V
 from persona_assets.core.model.derived import BIG_FIVE_LABELS, BIG_FIVE_TRAITS, DERIVED_ASSUMPTIONS, DIGITAL_LEVELS
 from persona_assets.core.model.derived import STATUSES as NON_EMPLOYED_STATUSES
+from persona_assets.core.names import NAME_COLUMNS
 from persona_assets.core.narratives.prompts import ATTRIBUTE_FIELDS, PERSONA_FIELDS
 
 # ------------------------------------------------------------------------------------------------ the record
 
 #: Identity (6): uuid and the names.
-IDENTITY_FIELDS: tuple[str, ...] = (
-    "uuid",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "full_name",
-    "preferred_english_name",
-)
+IDENTITY_FIELDS: tuple[str, ...] = ("uuid", *NAME_COLUMNS)
 #: Persona narratives (7) and attribute texts (6, two of them real lists): the LLM fields, as the prompts define
 #: them.
 NARRATIVE_FIELDS: tuple[str, ...] = PERSONA_FIELDS
