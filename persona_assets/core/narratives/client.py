@@ -15,6 +15,7 @@ process, which limits how many calls one process can keep going (``sharded.py``,
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,10 +26,23 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("LITELLM_LOG", "ERROR")
 
 
+_FROZEN = False
+
+
 def _litellm() -> Any:
+    """litellm, imported on first use. Its import builds hundreds of thousands of long-lived objects (the price
+    map, provider tables); left in the collected generations, every full (generation-2) collection walks them all
+    and stalls the event loop for ~0.2 s, delaying every call in flight. So on first import they are collected
+    once and moved to the permanent generation (``gc.freeze``, as for a pre-fork server); only objects created
+    later are tracked as before."""
+    global _FROZEN
     import litellm
 
-    litellm.suppress_debug_info = True
+    if not _FROZEN:
+        _FROZEN = True
+        litellm.suppress_debug_info = True
+        gc.collect()
+        gc.freeze()
     return litellm
 
 

@@ -15,6 +15,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -147,6 +148,7 @@ class NarrativeEngine:
         self.settings = settings
         self.stats = EngineStats()
         self._sem: asyncio.Semaphore | None = None
+        self._writer: ThreadPoolExecutor | None = None
         self._rng = random.Random(0)
 
     async def _call(self, key: str, messages: list[dict[str, str]], params: dict[str, Any]) -> Completion:
@@ -161,13 +163,14 @@ class NarrativeEngine:
             async with self._sem:
                 self.stats.calls += 1
                 try:
-                    completion = await asyncio.wait_for(self.client.complete(messages, params), s.timeout_s)
+                    async with asyncio.timeout(s.timeout_s):  # no extra task per call, unlike wait_for
+                        completion = await self.client.complete(messages, params)
                 except TimeoutError:
                     last = TransientError("timeout")
                 except TransientError as exc:
                     last = exc
                 else:
-                    self.cache.put(key, s.model, completion)
+                    await self._store(key, completion)
                     self.stats.prompt_tokens += completion.prompt_tokens
                     self.stats.completion_tokens += completion.completion_tokens
                     self.stats.cost += completion.cost
@@ -180,6 +183,16 @@ class NarrativeEngine:
             await asyncio.sleep(min(s.backoff_max_s, delay) * (1 + 0.1 * self._rng.random()))
         assert last is not None
         raise last
+
+    async def _store(self, key: str, completion: Completion) -> None:
+        """Commit a finished call before it counts as done (so SIGKILL loses none), on the writer thread: SQLite
+        releases the GIL while it writes, so the event loop keeps serving the other calls meanwhile."""
+        if self._writer is None:
+            self.cache.put(key, self.settings.model, completion)
+        else:
+            await asyncio.get_running_loop().run_in_executor(
+                self._writer, self.cache.put, key, self.settings.model, completion
+            )
 
     def _params(self, uuid: str, attempt: int, fields: list[str] | None) -> dict[str, Any]:
         params = {**self.settings.params, "seed": attempt_seed(uuid, attempt)}
@@ -228,9 +241,30 @@ class NarrativeEngine:
                 return NarrativeResult(uuid, "ok", obj, [], attempt + 1)
         return NarrativeResult(uuid, "failed", None, reasons, self.settings.max_attempts)
 
+    def window(self) -> int:
+        """Records in progress at once: enough to keep ``max_in_flight`` calls busy while others validate, back
+        off or wait for the writer, without rendering, hashing and looking up every record of a large partition
+        before the first call goes out."""
+        return 2 * self.settings.max_in_flight + 8
+
     async def run(self, records: list[dict[str, Any]]) -> list[NarrativeResult]:
+        """Narrate ``records``; one result per record, in their order."""
         self._sem = asyncio.Semaphore(self.settings.max_in_flight)
-        return list(await asyncio.gather(*(self.narrate(r) for r in records)))
+        results: list[NarrativeResult | None] = [None] * len(records)
+        todo = iter(enumerate(records))
+
+        async def lane() -> None:
+            for i, record in todo:  # lanes share one iterator: each record is taken exactly once
+                results[i] = await self.narrate(record)
+
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="narrative-cache-writer")
+        try:
+            await asyncio.gather(*(lane() for _ in range(min(self.window(), len(records)))))
+        finally:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+        assert all(r is not None for r in results)
+        return [r for r in results if r is not None]
 
 
 def summarise(results: list[NarrativeResult]) -> dict[str, Any]:
