@@ -1,73 +1,77 @@
 """Narrative engine throughput against the local OpenAI-compatible test server.
 
-With a fixed server latency L and C calls in flight, no client can exceed C/L requests per second; the target
-(SPEC section 7) is at least 90% of that bound. Every call goes through litellm (``LiteLLMClient``). Two engine
-configurations, each on a fresh cache and each followed by an unchanged re-run (which must make zero calls):
+SPEC section 7: "against a local OpenAI-compatible test server with fixed latency L and concurrency limit C: at
+least 90% of the C/L request-rate bound; zero calls on an unchanged re-run". The server (its own process: a real
+provider does not share the engine's GIL) answers every request after exactly L seconds and, with
+``--max-concurrency C``, serves at most C requests at once and queues the rest, like a vLLM server's
+``max_num_seqs`` or a gateway's per-key concurrency cap. No client can then get more than C/L requests per second.
+Every call goes through litellm (``LiteLLMClient``); every configuration runs on a fresh call cache and is followed
+by an unchanged re-run, whose calls are counted at the server and must be zero.
 
-- **single process**: one ``NarrativeEngine`` with C in flight;
-- **sharded**: ``ShardedEngine`` with ``--workers`` spawned processes (default: one per usable CPU, at least 8 in
-  flight each) and C/workers in flight each, sharing the SQLite call cache. This is the pipeline's configuration
-  (``python -m persona_assets.run`` narrates one partition per worker process, one process per core, 16 in flight
-  each for a hosted endpoint) and the one the target is judged on.
+Configurations:
 
-The server runs in its own process (a real provider does not share the engine's GIL), twice:
+- **provider-limited** (the target): the server limited to C; the engine as the pipeline runs it
+  (``ShardedEngine``: one worker process per usable CPU) with ``max_in_flight = C + headroom`` (default 25%), so
+  that while some calls are still being prepared or parsed in the client, C are being served. The server's peak
+  concurrency is recorded and must not exceed C.
+- **client-capped** (stricter, for comparison): an unlimited server and the engine itself capped at exactly C in
+  flight, sharded and in one process. Here every ms the client spends on a call (litellm costs several ms of CPU
+  per call, see ``benchmarks/README.md``) adds to the time a slot is held, so this measures the client's own
+  overhead per call against L rather than whether it can keep a provider busy.
 
-- **production-like** (judged): the test server with a listen backlog of 128 and HTTP/1.1 keep-alive with
-  TCP_NODELAY, set from here. As shipped, ``llm_server.py`` keeps ``socketserver``'s backlog of 5 (C = 32 new
-  connections at once overflow the accept queue, the kernel drops SYNs and the client waits 1 s, then 3 s, for
-  the retransmits: even a bare aiohttp client tops out at ~115-130 req/s) and answers HTTP/1.0 (a new TCP
-  connection, accept and server thread per call);
-- **stock** (``--skip-stock-server`` leaves it out): ``llm_server.py`` exactly as it is.
-
-The engine's SQLite call cache commits every finished call with SQLite's default ``synchronous=FULL``, i.e. an
-fsync per call on the event loop's thread. ``--what-if-cache-sync-normal`` measures ``synchronous=NORMAL`` instead
-(not the engine as shipped; the JSON says so).
-
-    python benchmarks/bench_engine.py [--latency 0.2] [--concurrency 32] [--requests 960] [--workers N]
-                                      [--skip-stock-server] [--what-if-cache-sync-normal]
+    python benchmarks/bench_engine.py [--latency 0.2] [--concurrency 32] [--requests 960] [--headroom 0.25]
+                                      [--workers N] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import math
 import os
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 from _common import REPO_ROOT, machine_info, now_iso, write_results
 
 sys.path.insert(0, str(REPO_ROOT))
-from persona_assets.core.narratives.engine import CallCache  # noqa: E402
 
 SCRIPT = "bench_engine"
 TARGET = 0.90
 MODEL = "openai/test-model"
-PRODUCTION_BACKLOG = 128
-# The test server in its own process; with "1", configured like a production server (see the module docstring).
-SERVER = (
-    "import sys\n"
-    "from persona_assets.testing import llm_server as m\n"
-    "if sys.argv[1] == '1':\n"
-    f"    m.LLMTestServer.request_queue_size = max(m.LLMTestServer.request_queue_size, {PRODUCTION_BACKLOG})\n"
-    "    m._Handler.protocol_version = 'HTTP/1.1'\n"
-    "    m._Handler.disable_nagle_algorithm = True\n"
-    "raise SystemExit(m.main(sys.argv[2:]))\n"
-)
 
 
-class NormalSyncCallCache(CallCache):
-    """What-if only (``--what-if-cache-sync-normal``): the engine's cache with ``PRAGMA synchronous=NORMAL``
-    instead of SQLite's default FULL, i.e. no fsync on every commit (WAL still survives a killed process; only an
-    OS crash or power cut could lose the last commits, which would then be called again)."""
+class Server:
+    """The test server in its own process."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self._con.execute("PRAGMA synchronous=NORMAL")
+    def __init__(self, latency: float, max_concurrency: int | None) -> None:
+        cmd = [sys.executable, "-m", "persona_assets.testing.llm_server", "--latency", str(latency)]
+        if max_concurrency:
+            cmd += ["--max-concurrency", str(max_concurrency)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+        self.base_url = self.proc.stdout.readline().strip()  # type: ignore[union-attr]
+
+    def stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.base_url}/stats", timeout=10) as resp:
+            return dict(json.load(resp))
+
+    def cpu_s(self) -> float:
+        """User + system CPU seconds of the server process (from /proc; 0 where there is no /proc)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
 
 
 def _records(n: int, prefix: str) -> list[dict[str, Any]]:
@@ -87,173 +91,135 @@ def _records(n: int, prefix: str) -> list[dict[str, Any]]:
     ]
 
 
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process (from /proc; 0 where there is no /proc)."""
+def _measure(
+    args: argparse.Namespace, *, limit: int | None, in_flight: int, workers: int, prefix: str
+) -> dict[str, Any]:
+    """One configuration on its own server process: warm-up, timed run, unchanged re-run."""
+    from persona_assets.core.narratives.client import LiteLLMClient, LiteLLMClientFactory
+    from persona_assets.core.narratives.engine import CallCache, EngineSettings, NarrativeEngine
+    from persona_assets.core.narratives.sharded import ShardedEngine, split_in_flight
+
+    bound = args.concurrency / args.latency
+    records = _records(args.requests, prefix)
+    settings = EngineSettings(model=MODEL, max_in_flight=in_flight, timeout_s=30.0)
+    server = Server(args.latency, limit)
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _figures(sent: int, wall: float, bound: float, results: list[Any], rerun_calls: int) -> dict[str, Any]:
-    achieved = sent / wall
+        with tempfile.TemporaryDirectory() as tmp:
+            cache_path = Path(tmp) / "calls.sqlite"
+            if workers == 1:
+                client = LiteLLMClient(MODEL, server.base_url, "sk-benchmark")
+                asyncio.run(NarrativeEngine(client, CallCache(Path(tmp) / "warm.sqlite"), settings).run(records[:8]))
+                cache = CallCache(cache_path)
+                before, srv0, cpu0 = server.stats(), server.cpu_s(), time.process_time()
+                t0 = time.perf_counter()
+                results = asyncio.run(NarrativeEngine(client, cache, settings).run(records))
+                wall = time.perf_counter() - t0
+                client_cpu, after = time.process_time() - cpu0, server.stats()
+                srv_cpu = server.cpu_s() - srv0
+                asyncio.run(NarrativeEngine(client, cache, settings).run(records))
+                cache.close()
+                shares = [in_flight]
+            else:
+                shares = split_in_flight(in_flight, workers)
+                factory = LiteLLMClientFactory(MODEL, server.base_url, "sk-benchmark")
+                with ShardedEngine(factory, cache_path, settings, workers=workers) as sharded:
+                    sharded.run(_records(8 * workers, "w" + prefix))  # warm-up (litellm's import) on other keys
+                    before, srv0 = server.stats(), server.cpu_s()
+                    t0 = time.perf_counter()
+                    results = sharded.run(records)
+                    wall = time.perf_counter() - t0
+                    after, srv_cpu = server.stats(), server.cpu_s() - srv0
+                    client_cpu = sum(sharded.last_run_worker_cpu_s)
+                    sharded.run(records)
+            rerun = server.stats()
+    finally:
+        server.close()
+    calls = after["requests"] - before["requests"]
     return {
-        "requests": sent,
+        "server_concurrency_limit": limit,
+        "engine_max_in_flight": in_flight,
+        "processes": len(shares),
+        "in_flight_per_process": shares,
+        "requests": calls,
         "wall_s": round(wall, 3),
-        "requests_per_s": round(achieved, 2),
-        "fraction_of_bound": round(achieved / bound, 4),
+        "requests_per_s": round(calls / wall, 2),
+        "fraction_of_bound": round(calls / wall / bound, 4),
+        "server_peak_concurrency": after["peak_active"],
         "records_ok": sum(r.status == "ok" for r in results),
         "records": len(results),
-        "unchanged_rerun_calls": rerun_calls,
+        "unchanged_rerun_calls_at_server": rerun["requests"] - after["requests"],
+        "client_cpu_ms_per_call": round(1000 * client_cpu / max(1, calls), 2),
+        "server_cpu_ms_per_call": round(1000 * srv_cpu / max(1, calls), 2),
     }
 
 
-def _measure(args: argparse.Namespace, production_server: bool, cache_cls: type[CallCache]) -> dict[str, Any]:
-    """Single process, then sharded, against one server process; returns both sets of figures."""
-    from persona_assets.core.narratives.client import LiteLLMClient, LiteLLMClientFactory
-    from persona_assets.core.narratives.engine import EngineSettings, NarrativeEngine
-    from persona_assets.core.narratives.sharded import ShardedEngine, default_workers, split_in_flight
-
-    bound = args.concurrency / args.latency
-    shares = split_in_flight(args.concurrency, args.workers or default_workers(args.concurrency))
-    records = _records(args.requests, "b")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SERVER, "1" if production_server else "0", "--latency", str(args.latency)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-    )
-    base_url = proc.stdout.readline().strip()  # type: ignore[union-attr]
-    settings = EngineSettings(model=MODEL, max_in_flight=args.concurrency, timeout_s=30.0)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            # --- single process: one engine, C in flight
-            client = LiteLLMClient(MODEL, base_url, "sk-benchmark")
-            # warm-up (imports, connection pool) outside the timed run
-            asyncio.run(NarrativeEngine(client, cache_cls(Path(tmp) / "warm.sqlite"), settings).run(records[:8]))
-            cache = cache_cls(Path(tmp) / "single.sqlite")
-            engine = NarrativeEngine(client, cache, settings)
-            srv0, cpu0, t0 = _cpu_s(proc.pid), time.process_time(), time.perf_counter()
-            results = asyncio.run(engine.run(records))
-            wall = time.perf_counter() - t0
-            cpu, srv = time.process_time() - cpu0, _cpu_s(proc.pid) - srv0
-            rerun = NarrativeEngine(client, cache, settings)
-            asyncio.run(rerun.run(records))
-            single = _figures(engine.stats.calls, wall, bound, results, rerun.stats.calls)
-            single.update(
-                {
-                    "processes": 1,
-                    "in_flight": args.concurrency,
-                    "client_cpu_ms_per_call": round(1000 * cpu / max(1, engine.stats.calls), 2),
-                    "server_cpu_ms_per_call": round(1000 * srv / max(1, engine.stats.calls), 2),
-                }
-            )
-            cache.close()
-
-            # --- sharded: the pipeline's configuration
-            factory = LiteLLMClientFactory(MODEL, base_url, "sk-benchmark")
-            t_start = time.perf_counter()
-            sharded_engine = ShardedEngine(
-                factory, Path(tmp) / "sharded.sqlite", settings, workers=len(shares), cache_factory=cache_cls
-            )
-            with sharded_engine as sharded:
-                start_s = time.perf_counter() - t_start
-                t_warm = time.perf_counter()
-                sharded.run(_records(8 * len(shares), "w"))  # warm-up (imports litellm) on other cache keys
-                warm_s = time.perf_counter() - t_warm
-                srv0, t0 = _cpu_s(proc.pid), time.perf_counter()
-                results = sharded.run(records)
-                wall = time.perf_counter() - t0
-                srv = _cpu_s(proc.pid) - srv0
-                stats, worker_cpu = sharded.last_run_stats, sum(sharded.last_run_worker_cpu_s)
-                sharded.run(records)
-                rerun_calls = sharded.last_run_stats.calls
-            shard = _figures(stats.calls, wall, bound, results, rerun_calls)
-            shard.update(
-                {
-                    "processes": len(shares),
-                    "in_flight_per_process": shares,
-                    "worker_spawn_s": round(start_s, 2),
-                    "worker_warm_up_s": round(warm_s, 2),  # first calls: litellm's import in each worker
-                    "client_cpu_ms_per_call": round(1000 * worker_cpu / max(1, stats.calls), 2),
-                    "server_cpu_ms_per_call": round(1000 * srv / max(1, stats.calls), 2),
-                }
-            )
-    finally:
-        proc.kill()
-        proc.wait()
-    return {"single_process": single, "sharded": shard}
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median run (by fraction of the bound), with every run's fraction alongside."""
+    ranked = sorted(runs, key=lambda r: r["fraction_of_bound"])
+    return {**ranked[(len(ranked) - 1) // 2], "fractions_of_bound_all_runs": [r["fraction_of_bound"] for r in runs]}
 
 
 def main(argv: list[str] | None = None) -> int:
-    from persona_assets.testing.llm_server import LLMTestServer
+    from persona_assets.core.narratives.sharded import default_workers
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--latency", type=float, default=0.2)
-    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--latency", type=float, default=0.2, help="L, seconds per request at the server")
+    ap.add_argument("--concurrency", type=int, default=32, help="C, the server's concurrency limit")
     ap.add_argument("--requests", type=int, default=960)
-    ap.add_argument("--workers", type=int, default=0, help="sharded worker processes (0: default_workers)")
-    ap.add_argument("--skip-stock-server", action="store_true", help="measure against the production-like server only")
-    ap.add_argument(
-        "--what-if-cache-sync-normal",
-        action="store_true",
-        help="not the engine as shipped: its SQLite cache without an fsync per finished call (see NormalSyncCallCache)",
-    )
+    ap.add_argument("--headroom", type=float, default=0.25, help="engine in flight above C, as a fraction of C")
+    ap.add_argument("--workers", type=int, default=0, help="engine worker processes (0: the pipeline's default)")
+    ap.add_argument("--repeats", type=int, default=3, help="runs per configuration (the median is reported)")
     args = ap.parse_args(argv)
-    cache_cls = NormalSyncCallCache if args.what_if_cache_sync_normal else CallCache
-    bound = args.concurrency / args.latency
+    c, bound = args.concurrency, args.concurrency / args.latency
+    engine_in_flight = c + math.ceil(args.headroom * c)
     load_before = os.getloadavg()
 
-    judged = _measure(args, production_server=True, cache_cls=cache_cls)
-    stock = None if args.skip_stock_server else _measure(args, production_server=False, cache_cls=cache_cls)
-    shard, single = judged["sharded"], judged["single_process"]
+    def measure(limit: int | None, in_flight: int, workers: int, tag: str) -> dict[str, Any]:
+        workers = workers or default_workers(in_flight)
+        return _median(
+            [_measure(args, limit=limit, in_flight=in_flight, workers=workers, prefix=tag) for _ in range(args.repeats)]
+        )
+
+    judged = measure(c, engine_in_flight, args.workers, "p")
+    capped_sharded = measure(None, c, args.workers, "s")
+    capped_single = measure(None, c, 1, "o")
     figures: dict[str, Any] = {
         "latency_s": args.latency,
-        "concurrency": args.concurrency,
+        "concurrency_limit": c,
         "bound_c_over_l": bound,
         "target_fraction": TARGET,
-        "pipeline_configuration": f"sharded: {shard['processes']} processes x {shard['in_flight_per_process']} "
-        "in flight",
-        # the figures the target is judged on: the pipeline's configuration against the production-like server
-        **{k: shard[k] for k in ("requests", "wall_s", "requests_per_s", "fraction_of_bound", "records_ok")},
-        "unchanged_rerun_calls": shard["unchanged_rerun_calls"],
-        "server": {
-            "listen_backlog": max(LLMTestServer.request_queue_size, PRODUCTION_BACKLOG),
-            "http": "HTTP/1.1 keep-alive, TCP_NODELAY",
-        },
-        "single_process": single,
-        "sharded": shard,
-        "stock_server": None
-        if stock is None
-        else {
-            "server": {
-                "listen_backlog": LLMTestServer.request_queue_size,
-                "http": "as llm_server.py ships it (HTTP/1.0 unless changed there: a new connection per call)",
-            },
-            **stock,
-        },
-        "call_cache": "engine as shipped (SQLite synchronous=FULL: an fsync per finished call)"
-        if cache_cls is CallCache
-        else "WHAT-IF, not the engine as shipped: synchronous=NORMAL (no fsync per finished call)",
+        "headroom": args.headroom,
+        # the figures the target is judged on: a server limited to C, the engine as the pipeline runs it
+        **{k: judged[k] for k in ("requests", "wall_s", "requests_per_s", "fraction_of_bound")},
+        "unchanged_rerun_calls_at_server": judged["unchanged_rerun_calls_at_server"],
+        "provider_limited": judged,
+        "client_capped_sharded": capped_sharded,
+        "client_capped_single_process": capped_single,
         "load_average_before": [round(x, 2) for x in load_before],
-        "niceness": os.nice(0),
     }
     write_results(SCRIPT, {"script": SCRIPT, "date": now_iso(), "machine": machine_info(), "figures": figures})
-    runs = [("production-like server", judged)] + ([("stock test server", stock)] if stock else [])
-    for server_name, res in runs:
-        for name, f in (("single process", res["single_process"]), ("sharded (pipeline)", res["sharded"])):
-            print(
-                f"{server_name}, {name}: {f['requests']} requests in {f['wall_s']:.2f} s = "
-                f"{f['requests_per_s']:.1f} req/s -> {f['fraction_of_bound']:.1%} of C/L = {bound:.0f} req/s; "
-                f"client CPU {f['client_cpu_ms_per_call']} ms/call, server CPU {f['server_cpu_ms_per_call']} ms/call; "
-                f"ok {f['records_ok']}/{f['records']}; unchanged re-run: {f['unchanged_rerun_calls']} calls"
-            )
-    print(f"target >= {TARGET:.0%}, judged on the sharded figure against the production-like server")
-    if cache_cls is not CallCache:
-        print("WHAT-IF run: the call cache without an fsync per finished call, not the engine as shipped")
-    reruns_ok = all(r[k]["unchanged_rerun_calls"] == 0 for _, r in runs for k in ("single_process", "sharded"))
-    return 0 if shard["fraction_of_bound"] >= TARGET and reruns_ok else 1
+    for name, f in (
+        ("provider-limited (judged)", judged),
+        ("client-capped, sharded", capped_sharded),
+        ("client-capped, one process", capped_single),
+    ):
+        limit = f"server limit {f['server_concurrency_limit']}" if f["server_concurrency_limit"] else "no server limit"
+        print(
+            f"{name}: {limit}, engine {f['processes']} x {f['in_flight_per_process']} in flight: "
+            f"{f['requests']} requests in {f['wall_s']:.2f} s = {f['requests_per_s']:.1f} req/s -> "
+            f"{f['fraction_of_bound']:.1%} of C/L = {bound:.0f} req/s; server peak concurrency "
+            f"{f['server_peak_concurrency']}; client CPU {f['client_cpu_ms_per_call']} ms/call, server CPU "
+            f"{f['server_cpu_ms_per_call']} ms/call; ok {f['records_ok']}/{f['records']}; unchanged re-run: "
+            f"{f['unchanged_rerun_calls_at_server']} calls at the server; all runs "
+            + ", ".join(f"{x:.1%}" for x in f["fractions_of_bound_all_runs"])
+        )
+    print(f"target >= {TARGET:.0%} of C/L, judged on the provider-limited figure")
+    ok = (
+        judged["fraction_of_bound"] >= TARGET  # the median run
+        and judged["server_peak_concurrency"] <= c
+        and all(f["unchanged_rerun_calls_at_server"] == 0 for f in (judged, capped_sharded, capped_single))
+    )
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -120,3 +120,54 @@ def test_sharded_engine_one_result_per_record_in_order_stats_merged_and_cache_sh
     single = NarrativeEngine(LiteLLMClient(MODEL, server.base_url, "sk-test"), CallCache(cache_path), settings)
     asyncio.run(single.run(records))
     assert single.stats.calls == 0 and single.stats.cache_hits == 10
+
+
+def test_server_concurrency_limit_queues_the_excess_and_reports_its_peak(tmp_path: Path) -> None:
+    """The benchmark's provider: at most C requests served at once, the rest queued (none refused); the engine
+    keeps more than C in flight and every record still ends ok."""
+    import json
+    import time
+    import urllib.request
+
+    srv = LLMTestServer(latency_s=0.1, max_concurrency=3).start()
+    try:
+        settings = EngineSettings(model=MODEL, max_in_flight=6, timeout_s=10.0)
+        engine = NarrativeEngine(
+            LiteLLMClient(MODEL, srv.base_url, "sk-test"), CallCache(tmp_path / "c.sqlite"), settings
+        )
+        t0 = time.perf_counter()
+        results = asyncio.run(engine.run([record(i) for i in range(12)]))
+        wall = time.perf_counter() - t0
+        assert all(r.status == "ok" for r in results)
+        assert srv.peak_active == 3  # 6 in flight at the client, never more than 3 served
+        assert wall >= 4 * 0.1  # 12 requests through 3 slots of 0.1 s: at least 4 rounds
+        with urllib.request.urlopen(f"{srv.base_url}/stats", timeout=5) as resp:
+            assert json.load(resp) == {"requests": 12, "peak_active": 3, "max_concurrency": 3}
+    finally:
+        srv.stop()
+
+
+def test_engine_keeps_at_most_max_in_flight_and_returns_results_in_record_order(tmp_path: Path) -> None:
+    srv = LLMTestServer(latency_s=0.02).start()  # no limit: the peak is the engine's own
+    try:
+        settings = EngineSettings(model=MODEL, max_in_flight=5, timeout_s=10.0)
+        engine = NarrativeEngine(
+            LiteLLMClient(MODEL, srv.base_url, "sk-test"), CallCache(tmp_path / "c.sqlite"), settings
+        )
+        records = [record(i) for i in range(40)]
+        results = asyncio.run(engine.run(records))
+        assert [r.uuid for r in results] == [r["uuid"] for r in records]
+        assert all(r.status == "ok" for r in results) and srv.requests == 40
+        assert srv.peak_active == 5
+        assert engine.window() >= settings.max_in_flight  # enough records in progress to fill every slot
+    finally:
+        srv.stop()
+
+
+def test_litellms_import_time_objects_are_frozen_out_of_the_collector(server) -> None:
+    """After the client's first use, litellm's import-time objects sit in the permanent generation: a full
+    collection no longer walks them (it stalled the event loop for ~0.2 s with calls in flight)."""
+    import gc
+
+    asyncio.run(LiteLLMClient(MODEL, server.base_url, "sk-test").complete(render_messages(record(0)), {"seed": 1}))
+    assert gc.get_freeze_count() > 100_000

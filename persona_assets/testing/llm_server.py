@@ -6,15 +6,21 @@ deterministic per-prompt fault plan (``plan(prompt_index, attempt) -> fault``). 
 ``Retry-After``), ``500``, ``503``, ``timeout`` (sleeps past the client's timeout), ``truncated`` (a cut JSON
 body), ``non_json`` (a body that is not JSON), ``bad_narrative`` (valid JSON that fails validation),
 ``empty`` (an empty message). Every request is counted (``requests``). Loopback only.
+
+``max_concurrency`` makes it a provider with a concurrency limit C, like a vLLM server's ``max_num_seqs`` or a
+gateway's per-key cap: at most C requests are served at once (each taking the latency L); further requests queue
+until a slot frees, so C/L requests per second is the most any client can get. ``peak_active`` records the
+largest number served at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -59,7 +65,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:  # noqa: N802
-        if self.path.rstrip("/").endswith("/models"):
+        if self.path.rstrip("/").endswith("/stats"):  # for benchmarks that run the server in its own process
+            srv = self.server
+            with srv._lock:
+                stats = {
+                    "requests": srv.requests,
+                    "peak_active": srv.peak_active,
+                    "max_concurrency": srv.max_concurrency,
+                }
+            self._send(200, json.dumps(stats).encode())
+        elif self.path.rstrip("/").endswith("/models"):
             self._send(200, json.dumps({"object": "list", "data": [{"id": "test-model", "object": "model"}]}).encode())
         else:
             self._send(404, b"{}")
@@ -68,6 +83,10 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0"))
         request = json.loads(self.rfile.read(length) or b"{}")
         srv = self.server
+        with srv.slot():
+            self._serve(srv, request)
+
+    def _serve(self, srv: LLMTestServer, request: dict[str, Any]) -> None:
         fault = srv.next_fault(request)
         if srv.latency_s:
             time.sleep(srv.latency_s)
@@ -118,9 +137,14 @@ class LLMTestServer(ThreadingHTTPServer):
         plan: Callable[[dict[str, Any], int], str | None] | None = None,
         retry_after_s: float = 0.05,
         timeout_sleep_s: float = 2.0,
+        max_concurrency: int | None = None,
     ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.latency_s = latency_s
+        self.max_concurrency = max_concurrency
+        self._slots = threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
+        self.active = 0
+        self.peak_active = 0
         self.plan = plan
         self.retry_after_s = retry_after_s
         self.timeout_sleep_s = timeout_sleep_s
@@ -151,6 +175,24 @@ class LLMTestServer(ThreadingHTTPServer):
                 self.faults_served[fault] += 1
             return fault
 
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """One request being served: waits for a free slot under ``max_concurrency``; tracks ``peak_active``."""
+        if self._slots is not None:
+            self._slots.acquire()
+        try:
+            with self._lock:
+                self.active += 1
+                self.peak_active = max(self.peak_active, self.active)
+            try:
+                yield
+            finally:
+                with self._lock:
+                    self.active -= 1
+        finally:
+            if self._slots is not None:
+                self._slots.release()
+
     def start(self) -> LLMTestServer:
         self._thread = threading.Thread(target=self.serve_forever, name="llm-test-server", daemon=True)
         self._thread.start()
@@ -169,8 +211,9 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("--latency", type=float, default=0.0)
+    ap.add_argument("--max-concurrency", type=int, default=0, help="requests served at once (0: no limit)")
     args = ap.parse_args(argv)
-    srv = LLMTestServer(latency_s=args.latency)
+    srv = LLMTestServer(latency_s=args.latency, max_concurrency=args.max_concurrency or None)
     print(srv.base_url, flush=True)
     try:
         srv.serve_forever()
