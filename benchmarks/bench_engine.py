@@ -10,10 +10,10 @@ by an unchanged re-run, whose calls are counted at the server and must be zero.
 
 Configurations:
 
-- **provider-limited** (the target): the server limited to C; the engine as the pipeline runs it
-  (``ShardedEngine``: one worker process per usable CPU) with ``max_in_flight = C + headroom`` (default 25%), so
-  that while some calls are still being prepared or parsed in the client, C are being served. The server's peak
-  concurrency is recorded and must not exceed C.
+- **provider-limited** (the target): the server limited to C; the engine spread over worker processes
+  (``ShardedEngine``, one per usable CPU, like the pipeline's one partition per worker process) with
+  ``max_in_flight = C + headroom`` (default 25%) in all, so that while some calls are still being prepared or
+  parsed in the client, C are being served. The server's peak concurrency is recorded and must not exceed C.
 - **client-capped** (stricter, for comparison): an unlimited server and the engine itself capped at exactly C in
   flight, sharded and in one process. Here every ms the client spends on a call (litellm costs several ms of CPU
   per call, see ``benchmarks/README.md``) adds to the time a slot is held, so this measures the client's own
@@ -154,9 +154,21 @@ def _measure(
 
 
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The median run (by fraction of the bound), with every run's fraction alongside."""
+    """The median run (by fraction of the bound), with every run's fraction alongside and whether every run kept
+    the rules: every record ok, zero calls at the server on the unchanged re-run, the server's limit never
+    exceeded."""
     ranked = sorted(runs, key=lambda r: r["fraction_of_bound"])
-    return {**ranked[(len(ranked) - 1) // 2], "fractions_of_bound_all_runs": [r["fraction_of_bound"] for r in runs]}
+    checks = all(
+        r["records_ok"] == r["records"]
+        and r["unchanged_rerun_calls_at_server"] == 0
+        and (r["server_concurrency_limit"] is None or r["server_peak_concurrency"] <= r["server_concurrency_limit"])
+        for r in runs
+    )
+    return {
+        **ranked[(len(ranked) - 1) // 2],
+        "fractions_of_bound_all_runs": [r["fraction_of_bound"] for r in runs],
+        "every_run_checks_passed": checks,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concurrency", type=int, default=32, help="C, the server's concurrency limit")
     ap.add_argument("--requests", type=int, default=960)
     ap.add_argument("--headroom", type=float, default=0.25, help="engine in flight above C, as a fraction of C")
-    ap.add_argument("--workers", type=int, default=0, help="engine worker processes (0: the pipeline's default)")
+    ap.add_argument("--workers", type=int, default=0, help="engine worker processes (0: one per usable CPU)")
     ap.add_argument("--repeats", type=int, default=3, help="runs per configuration (the median is reported)")
     args = ap.parse_args(argv)
     c, bound = args.concurrency, args.concurrency / args.latency
@@ -189,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         "bound_c_over_l": bound,
         "target_fraction": TARGET,
         "headroom": args.headroom,
-        # the figures the target is judged on: a server limited to C, the engine as the pipeline runs it
+        # the judged figures: a server limited to C, the engine over worker processes, C + headroom in flight
         **{k: judged[k] for k in ("requests", "wall_s", "requests_per_s", "fraction_of_bound")},
         "unchanged_rerun_calls_at_server": judged["unchanged_rerun_calls_at_server"],
         "provider_limited": judged,
@@ -214,10 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(f"{x:.1%}" for x in f["fractions_of_bound_all_runs"])
         )
     print(f"target >= {TARGET:.0%} of C/L, judged on the provider-limited figure")
-    ok = (
-        judged["fraction_of_bound"] >= TARGET  # the median run
-        and judged["server_peak_concurrency"] <= c
-        and all(f["unchanged_rerun_calls_at_server"] == 0 for f in (judged, capped_sharded, capped_single))
+    ok = judged["fraction_of_bound"] >= TARGET and all(  # the median run; the checks hold for every run
+        f["every_run_checks_passed"] for f in (judged, capped_sharded, capped_single)
     )
     return 0 if ok else 1
 

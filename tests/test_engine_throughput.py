@@ -142,22 +142,22 @@ def test_server_concurrency_limit_queues_the_excess_and_reports_its_peak(tmp_pat
         assert srv.peak_active == 3  # 6 in flight at the client, never more than 3 served
         assert wall >= 4 * 0.1  # 12 requests through 3 slots of 0.1 s: at least 4 rounds
         with urllib.request.urlopen(f"{srv.base_url}/stats", timeout=5) as resp:
-            assert json.load(resp) == {"requests": 12, "peak_active": 3, "max_concurrency": 3}
+            assert json.load(resp) == {"requests": 12, "active": 0, "peak_active": 3, "max_concurrency": 3}
     finally:
         srv.stop()
 
 
 def test_engine_keeps_at_most_max_in_flight_and_returns_results_in_record_order(tmp_path: Path) -> None:
-    srv = LLMTestServer(latency_s=0.02).start()  # no limit: the peak is the engine's own
+    srv = LLMTestServer(latency_s=0.1).start()  # no limit: the peak is the engine's own (0.1 s >> client CPU)
     try:
         settings = EngineSettings(model=MODEL, max_in_flight=5, timeout_s=10.0)
         engine = NarrativeEngine(
             LiteLLMClient(MODEL, srv.base_url, "sk-test"), CallCache(tmp_path / "c.sqlite"), settings
         )
-        records = [record(i) for i in range(40)]
+        records = [record(i) for i in range(30)]
         results = asyncio.run(engine.run(records))
         assert [r.uuid for r in results] == [r["uuid"] for r in records]
-        assert all(r.status == "ok" for r in results) and srv.requests == 40
+        assert all(r.status == "ok" for r in results) and srv.requests == 30
         assert srv.peak_active == 5
         assert engine.window() >= settings.max_in_flight  # enough records in progress to fill every slot
     finally:
@@ -171,3 +171,20 @@ def test_litellms_import_time_objects_are_frozen_out_of_the_collector(server) ->
 
     asyncio.run(LiteLLMClient(MODEL, server.base_url, "sk-test").complete(render_messages(record(0)), {"seed": 1}))
     assert gc.get_freeze_count() > 100_000
+
+
+def test_one_run_at_a_time_per_engine_and_a_failing_record_stops_the_batch(server, tmp_path: Path) -> None:
+    settings = EngineSettings(model=MODEL, max_in_flight=2, timeout_s=10.0)
+    engine = NarrativeEngine(
+        LiteLLMClient(MODEL, server.base_url, "sk-test"), CallCache(tmp_path / "c.sqlite"), settings
+    )
+
+    async def two_at_once():
+        return await asyncio.gather(engine.run([record(0)]), engine.run([record(1)]), return_exceptions=True)
+
+    first, second = asyncio.run(two_at_once())
+    assert first[0].status == "ok" and isinstance(second, RuntimeError) and "already running" in str(second)
+    # a record the engine cannot even read raises itself (not an exception group), and the engine is reusable
+    with pytest.raises(KeyError):
+        asyncio.run(engine.run([record(2), {"full_name": "no uuid"}]))
+    assert [r.status for r in asyncio.run(engine.run([record(3)]))] == ["ok"]

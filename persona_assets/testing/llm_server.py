@@ -5,12 +5,13 @@ validation), after an optional latency. Faults are scripted per request: a queue
 deterministic per-prompt fault plan (``plan(prompt_index, attempt) -> fault``). Faults: ``429`` (with
 ``Retry-After``), ``500``, ``503``, ``timeout`` (sleeps past the client's timeout), ``truncated`` (a cut JSON
 body), ``non_json`` (a body that is not JSON), ``bad_narrative`` (valid JSON that fails validation),
-``empty`` (an empty message). Every request is counted (``requests``). Loopback only.
+``empty`` (an empty message). Every request is counted (``requests``) once it is being served (see
+``max_concurrency``). Loopback only.
 
 ``max_concurrency`` makes it a provider with a concurrency limit C, like a vLLM server's ``max_num_seqs`` or a
 gateway's per-key cap: at most C requests are served at once (each taking the latency L); further requests queue
-until a slot frees, so C/L requests per second is the most any client can get. ``peak_active`` records the
-largest number served at once.
+until a slot frees, so C/L requests per second is the most any client can get. ``active`` is the number being
+served now, ``peak_active`` the largest number served at once; ``GET /v1/stats`` returns them with ``requests``.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class _Handler(BaseHTTPRequestHandler):
             with srv._lock:
                 stats = {
                     "requests": srv.requests,
+                    "active": srv.active,
                     "peak_active": srv.peak_active,
                     "max_concurrency": srv.max_concurrency,
                 }

@@ -34,7 +34,9 @@ def _litellm() -> Any:
     map, provider tables); left in the collected generations, every full (generation-2) collection walks them all
     and stalls the event loop for ~0.2 s, delaying every call in flight. So on first import they are collected
     once and moved to the permanent generation (``gc.freeze``, as for a pre-fork server); only objects created
-    later are tracked as before."""
+    later are tracked as before. This is process-wide and happens once, on the first call: that call pays one
+    full collection, and whatever else is alive then (e.g. the Dagster op's own objects) is frozen too, so any
+    of it that later becomes cyclic garbage is not reclaimed (bounded by what existed at that moment)."""
     global _FROZEN
     import litellm
 

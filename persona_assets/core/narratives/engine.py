@@ -66,16 +66,21 @@ class CallCache:
         self._con.execute("PRAGMA busy_timeout=60000")  # several partition processes may share one cache
         self._con.execute("PRAGMA journal_mode=WAL")
         # WAL + NORMAL: a commit survives the process being killed (SIGKILL); only an OS crash or power cut can
-        # lose the last few, which are then simply requested again. FULL would fsync on the event loop per call.
+        # lose the last few, which are then simply requested again. FULL would add an fsync to every commit.
         self._con.execute("PRAGMA synchronous=NORMAL")
         self._con.execute(
             "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, model TEXT, prompt_version TEXT, text TEXT, "
             "prompt_tokens INTEGER, completion_tokens INTEGER, cost REAL, created REAL)"
         )
+        # lookups on a connection of their own: in WAL mode a reader never waits for a writer, so the event loop's
+        # lookups do not queue behind a commit (or a checkpoint) running on the engine's writer thread
+        self._read_lock = threading.Lock()
+        self._read = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._read.execute("PRAGMA busy_timeout=60000")
 
     def get(self, key: str) -> Completion | None:
-        with self._lock:
-            row = self._con.execute(
+        with self._read_lock:
+            row = self._read.execute(
                 "SELECT text, prompt_tokens, completion_tokens, cost FROM calls WHERE key = ?", (key,)
             ).fetchone()
         return Completion(*row) if row else None
@@ -101,6 +106,7 @@ class CallCache:
             return int(self._con.execute("SELECT count(*) FROM calls").fetchone()[0])
 
     def close(self) -> None:
+        self._read.close()
         self._con.close()
 
 
@@ -160,7 +166,8 @@ class NarrativeEngine:
         assert self._sem is not None
         last: TransientError | None = None
         for retry in range(s.max_retries + 1):
-            async with self._sem:
+            completion: Completion | None = None
+            async with self._sem:  # a slot is a request at the provider: the commit below does not hold one
                 self.stats.calls += 1
                 try:
                     async with asyncio.timeout(s.timeout_s):  # no extra task per call, unlike wait_for
@@ -169,12 +176,13 @@ class NarrativeEngine:
                     last = TransientError("timeout")
                 except TransientError as exc:
                     last = exc
-                else:
-                    await self._store(key, completion)
-                    self.stats.prompt_tokens += completion.prompt_tokens
-                    self.stats.completion_tokens += completion.completion_tokens
-                    self.stats.cost += completion.cost
-                    return completion
+            if completion is not None:
+                await self._store(key, completion)  # committed before the call counts as done
+                self.stats.prompt_tokens += completion.prompt_tokens
+                self.stats.completion_tokens += completion.completion_tokens
+                self.stats.cost += completion.cost
+                return completion
+            assert last is not None
             self.stats.transport_errors[last.kind] += 1
             if retry == s.max_retries:
                 break
@@ -186,7 +194,8 @@ class NarrativeEngine:
 
     async def _store(self, key: str, completion: Completion) -> None:
         """Commit a finished call before it counts as done (so SIGKILL loses none), on the writer thread: SQLite
-        releases the GIL while it writes, so the event loop keeps serving the other calls meanwhile."""
+        releases the GIL while it writes, and lookups use their own connection, so the event loop keeps serving
+        the other calls meanwhile."""
         if self._writer is None:
             self.cache.put(key, self.settings.model, completion)
         else:
@@ -248,7 +257,9 @@ class NarrativeEngine:
         return 2 * self.settings.max_in_flight + 8
 
     async def run(self, records: list[dict[str, Any]]) -> list[NarrativeResult]:
-        """Narrate ``records``; one result per record, in their order."""
+        """Narrate ``records``; one result per record, in their order. One run at a time per engine."""
+        if self._writer is not None:
+            raise RuntimeError("this NarrativeEngine is already running a batch; use one engine per concurrent run")
         self._sem = asyncio.Semaphore(self.settings.max_in_flight)
         results: list[NarrativeResult | None] = [None] * len(records)
         todo = iter(enumerate(records))
@@ -259,12 +270,18 @@ class NarrativeEngine:
 
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="narrative-cache-writer")
         try:
-            await asyncio.gather(*(lane() for _ in range(min(self.window(), len(records)))))
+            async with asyncio.TaskGroup() as lanes:  # a lane that raises cancels the others: no orphaned calls
+                for _ in range(min(self.window(), len(records))):
+                    lanes.create_task(lane())
+        except BaseExceptionGroup as group:
+            raise group.exceptions[0] from group  # the first failure itself, not a group, for the caller
         finally:
-            self._writer.shutdown(wait=True)
+            self._writer.shutdown(wait=True)  # a commit already queued still lands
             self._writer = None
-        assert all(r is not None for r in results)
-        return [r for r in results if r is not None]
+        done = [r for r in results if r is not None]
+        if len(done) != len(records):
+            raise RuntimeError(f"narrative engine lost {len(records) - len(done)} of {len(records)} records")
+        return done
 
 
 def summarise(results: list[NarrativeResult]) -> dict[str, Any]:
