@@ -2,15 +2,18 @@
 partitions with their blocking fidelity check, exact re-runs of one partition, empty partitions."""
 
 import hashlib
+import json
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
-from _helpers import warehouse_resources
+from _helpers import canonical_digest, warehouse_resources
 from dagster import AssetKey, DagsterInstance, materialize
 
 from persona_assets.census.assets import area_population, census_assets, planning_areas
+from persona_assets.core.dataset_settings import SETTINGS_KEY
 from persona_assets.model.assets import persona_network
 from persona_assets.names.assets import name_tokens
 from persona_assets.sample.assets import residents
@@ -18,8 +21,8 @@ from persona_assets.sample.assets import residents
 pytestmark = pytest.mark.slow
 
 
-def _resources(data: Path) -> dict[str, object]:
-    return warehouse_resources(data)
+def _resources(data: Path, **settings: object) -> dict[str, object]:
+    return warehouse_resources(data, **settings)
 
 
 def _sha(path: Path) -> str:
@@ -48,9 +51,8 @@ def _sample(data: Path, instance: DagsterInstance, area: str, total: int = 148_0
         [area_population, residents, *census_assets, planning_areas, persona_network, name_tokens],
         selection=[area_population, residents],
         partition_key=area,
-        resources=_resources(data),
+        resources=_resources(data, total_records=total, base_seed=7),
         instance=instance,
-        run_config={"ops": {"residents": {"config": {"total_records": total, "base_seed": 7}}}},
     )
 
 
@@ -63,9 +65,17 @@ def test_residents_partition_with_passing_fidelity_check(warehouse) -> None:
     assert checks["residents_privacy"].passed
     assert checks["residents_privacy"].metadata["register_full_name_matches"].value == 0
     assert checks["residents_fidelity"].metadata["max_tvd"].value < 0.05
-    df = pd.read_parquet(data / "warehouse" / "sample" / "residents" / "bedok.parquet")
+    path = data / "warehouse" / "sample" / "residents" / "bedok.parquet"
+    df = pd.read_parquet(path)
     mat = [e for e in result.get_asset_materialization_events() if e.asset_key == AssetKey("residents")][0]
     assert len(df) == mat.materialization.metadata["records"].value > 5000
+    # the records the commit before issue 14 sampled with this seed, and the settings they were made with
+    golden = json.loads((Path(__file__).parent / "golden" / "residents_partitions.json").read_text())
+    (expected,) = [g for g in golden["partitions"] if (g["planning_area"], g["base_seed"]) == ("Bedok", 7)]
+    assert canonical_digest(df) == expected["canonical_sha256"]
+    settings = {"base_seed": 7, "total_records": 148_000}
+    assert json.loads(pq.read_schema(path).metadata[SETTINGS_KEY.encode()]) == settings
+    assert mat.materialization.metadata["dataset_settings"].value == settings
     assert set(df["planning_area"]) == {"Bedok"}
     assert df[["first_name", "last_name", "full_name"]].notna().all().all()
     malay_men = df[(df.ethnicity == "Malay") & (df.sex == "Male")]
@@ -144,9 +154,8 @@ def test_narratives_partition_against_the_fault_server(warehouse) -> None:
                 ],
                 selection=[persona_narratives],
                 partition_key="Bedok",
-                resources={**_resources(data), "llm": llm},
+                resources={**_resources(data, base_seed=7, records_per_partition="9"), "llm": llm},
                 instance=instance,
-                run_config={"ops": {"persona_narratives": {"config": {"records_per_partition": "9"}}}},
             )
 
         result = run()
@@ -154,7 +163,9 @@ def test_narratives_partition_against_the_fault_server(warehouse) -> None:
         first_calls = server.requests
         assert first_calls == 9 + server.faults_served["bad_narrative"]
         assert server.faults_served["bad_narrative"] > 0  # resampling was exercised
-        df = pd.read_parquet(data / "warehouse" / "narratives" / "persona_narratives" / "bedok.parquet")
+        nar_path = data / "warehouse" / "narratives" / "persona_narratives" / "bedok.parquet"
+        df = pd.read_parquet(nar_path)
+        assert json.loads(pq.read_schema(nar_path).metadata[SETTINGS_KEY.encode()]) == {"records_per_partition": "9"}
         people = select_records(pd.read_parquet(data / "warehouse" / "sample" / "residents" / "bedok.parquet"), 9)
         assert list(df["uuid"]) == list(people["uuid"])
         assert people["age"].nunique() > 1  # a random sample of the partition, not its first (youngest) rows

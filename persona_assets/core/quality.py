@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from persona_assets.core.names import register_matches
-from persona_assets.core.narratives.prompts import LIST_FIELDS, TEXT_FIELDS
+from persona_assets.core.schema import LIST_FIELDS, TEXT_FIELDS
 
 #: Strings that look like credentials: provider API keys, bearer tokens, cloud keys, private keys.
 SECRET_PATTERNS = (
@@ -26,6 +26,16 @@ SECRET_PATTERNS = (
     r"\bBearer\s+[A-Za-z0-9._~+/-]{20,}",
 )
 SECRET_RE = re.compile("|".join(SECRET_PATTERNS))
+
+#: The derived columns each frame adds (the suites name them; ``core/record_suites.py``).
+NARRATIVE_CHECK_COLUMNS = (
+    "check__min_text_chars",
+    "check__max_text_chars",
+    *(f"check__{f}_items" for f in LIST_FIELDS),
+    "check__lists_valid",
+    "check__failed_without_reason",
+)
+PERSONA_CHECK_COLUMNS = ("check__register_full_name", "check__secret_like", "check__lists_valid")
 
 
 def _is_str_list(value: Any) -> bool:

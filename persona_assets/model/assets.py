@@ -1,23 +1,19 @@
 """The ``model`` group: the fitted persona network and the census-fidelity report."""
 
-import hashlib
-import json
 from pathlib import Path
 
 import pandas as pd
 from dagster import AssetExecutionContext, AssetIn, Config, MetadataValue, Output, asset
 
-from census_sources import TABLES, load_manifest
-from persona_assets.census.assets import census_key
+from census_sources import TABLES
+from persona_assets.code_versions import code_version
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.core.model.derived import DERIVED_ASSUMPTIONS
-from persona_assets.core.model.network import PersonaNetwork, fit_network, network_summary, structure_fingerprint
+from persona_assets.core.model.network import PersonaNetwork, fit_network, network_summary
 from persona_assets.core.model.report import NATIONAL, build_fit_report, render_charts, render_html
 from persona_assets.core.model.tables import build_model_tables, official_references
-from persona_assets.core.paths import data_dir
-
-#: Bump when the harmonisation or fitting code changes meaningfully (it feeds the code version).
-MODEL_CODE_VERSION = "1"
+from persona_assets.keys import census_key
+from persona_assets.settings import DatasetSettings
 
 #: Census tables the network reads (every one is a lineage edge in the UI).
 MODEL_INPUTS = (
@@ -44,19 +40,6 @@ MODEL_INPUTS = (
 )
 
 
-def network_code_version() -> str:
-    manifest = load_manifest()["tables"]
-    payload = json.dumps(
-        {
-            "structure": structure_fingerprint(),
-            "code": MODEL_CODE_VERSION,
-            "tables": {n: manifest[n]["sha256"] for n in MODEL_INPUTS},
-        },
-        sort_keys=True,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
 def node_provenance(net: PersonaNetwork) -> str:
     lines = []
     for node in net.nodes.values():
@@ -77,7 +60,7 @@ def node_provenance(net: PersonaNetwork) -> str:
     group_name="model",
     ins={f"t_{n}": AssetIn(key=census_key(n)) for n in MODEL_INPUTS},
     io_manager_key="network_io_manager",
-    code_version=network_code_version(),
+    code_version=code_version("persona_network"),
     kinds={"pomegranate", "numpy"},
     owners=["team:model"],
     description="Bayesian network over the persona fields: conditional tables harmonised from the official tables "
@@ -126,7 +109,7 @@ class FitReportConfig(Config):
     """The planning area charted beside the national charts."""
 
     chart_area: str = "Tampines"
-    report_dir: str = ""  # default: <SG_PERSONAS_DATA_DIR or data>/reports/fit_report
+    report_dir: str = ""  # default: <dataset root>/reports/fit_report
 
 
 @asset(
@@ -137,6 +120,7 @@ class FitReportConfig(Config):
         **{f"t_{n}": AssetIn(key=census_key(n)) for n in REPORT_INPUTS},
     },
     metadata={"schema": "model"},
+    code_version=code_version("fit_report"),
     kinds={"pandas"},
     owners=["team:model"],
     description="Census fidelity of the full sample: per grounded field, official vs model vs synthetic shares "
@@ -146,6 +130,7 @@ class FitReportConfig(Config):
 def fit_report(
     context: AssetExecutionContext,
     config: FitReportConfig,
+    dataset: DatasetSettings,
     network: PersonaNetwork,
     residents: pd.DataFrame,
     **tables: pd.DataFrame,
@@ -153,9 +138,9 @@ def fit_report(
     frames = {k.removeprefix("t_"): v for k, v in tables.items()}
     if config.chart_area not in network.areas:
         raise ValueError(f"chart_area {config.chart_area!r} is not a planning area")
-    official = official_references(frames, network.areas)
+    official = official_references(frames)
     shares, tvd_table = build_fit_report(residents, network, frames, official)
-    out_dir = Path(config.report_dir).resolve() if config.report_dir else data_dir() / "reports" / "fit_report"
+    out_dir = Path(config.report_dir).resolve() if config.report_dir else dataset.root / "reports" / "fit_report"
     charts = {scope: render_charts(shares, residents, scope, out_dir) for scope in (NATIONAL, config.chart_area)}
     shares.to_csv(out_dir / "shares.csv", index=False)
     tvd_table.to_csv(out_dir / "tvd.csv", index=False)
