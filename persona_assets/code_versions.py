@@ -1,11 +1,17 @@
 """Code versions of every asset: one policy, content-derived.
 
-An asset's ``code_version`` is a digest (``core/fingerprint.py``) of the pure modules it runs, with every project
-module they import (followed statically), plus the spec and data files it reads and named values (the census
-table's snapshot checksum; the narrative model and prompt version). Nothing is bumped by hand: edit a file and
-exactly the assets whose code reaches it get a new version, so the Dagster UI marks them, and through their data
-versions everything downstream, stale. The Dagster wrappers (``persona_assets/<stage>/assets.py``) stay thin and
-are not part of the digests.
+An asset's ``code_version`` is a digest (``core/fingerprint.py``) of the pure modules it runs, with every module
+they import (followed statically), plus the spec and data files it reads and named values (the census table's
+snapshot checksum; the narrative model and prompt version). Nothing is bumped by hand: edit a file and exactly the
+assets whose code reaches it get a new version, so the Dagster UI marks them, and through their data versions
+everything downstream, stale. The Dagster wrappers (``persona_assets/<stage>/assets.py``) stay thin and are not
+part of the digests.
+
+Where imports are followed: a census table digests the source layer (``census_sources``: the strict loader, the
+registry and every parser); every other asset digests its closure in ``persona_assets.core``. Code of
+``census_sources`` that a later stage calls (e.g. the name normalisation of the privacy gate) is in every census
+table's digest, and every later stage is downstream of a census table, so a change there marks it stale through
+its inputs.
 
 ``tests/test_code_versions.py`` edits a file of each stage in a copy of the repository and checks which versions
 change; ``tests/test_staleness.py`` shows the UI's stale status after a network-code change.
@@ -31,10 +37,11 @@ NARRATIVES = "persona_narratives"
 class AssetSources:
     """What an asset's output depends on besides its inputs (those are Dagster's data versions)."""
 
-    modules: tuple[str, ...] = ()  # pure entry modules; their project imports are followed
+    modules: tuple[str, ...] = ()  # pure entry modules; their imports within ``packages`` are followed
     files: tuple[str, ...] = ()  # spec and data files, relative to the repository root
     values: dict[str, str] = field(default_factory=dict)
     needs: tuple[str, ...] = ()  # values only known when the definitions load (given to ``code_version``)
+    packages: tuple[str, ...] = ("persona_assets.core",)
 
 
 def _census_sources(root: Path) -> dict[str, AssetSources]:
@@ -44,7 +51,9 @@ def _census_sources(root: Path) -> dict[str, AssetSources]:
     manifest = manifest["tables"]
     return {
         f"census/{name}": AssetSources(
-            modules=("census_sources.snapshot",), values={"snapshot_sha256": manifest[name]["sha256"]}
+            modules=("census_sources.snapshot",),
+            values={"snapshot_sha256": manifest[name]["sha256"]},
+            packages=("census_sources",),
         )
         for name in TABLES
     }
@@ -95,7 +104,6 @@ def asset_sources(root: Path = REPO_ROOT) -> dict[str, AssetSources]:
     }
 
 
-@cache
 def code_version(asset: str, root: Path = REPO_ROOT, **values: str) -> str:
     """The code version of ``asset`` (its key as a user string, e.g. ``census/respop_2025``) for the repository
     at ``root``. ``values`` supply what the asset ``needs`` (the narratives: ``llm_model``)."""
@@ -103,7 +111,7 @@ def code_version(asset: str, root: Path = REPO_ROOT, **values: str) -> str:
     missing = sorted(set(sources.needs) - set(values))
     if missing:
         raise ValueError(f"the code version of {asset} needs {', '.join(missing)}")
-    return digest_sources(root, sources.modules, sources.files, {**sources.values, **values})
+    return digest_sources(root, sources.modules, sources.files, {**sources.values, **values}, sources.packages)
 
 
 def list_code_versions(root: Path = REPO_ROOT, llm_model: str = "") -> dict[str, str]:

@@ -184,3 +184,87 @@ def test_narratives_partition_against_the_fault_server(warehouse) -> None:
             assert con.execute("SELECT count(*) FROM narratives.persona_narratives").fetchone()[0] == 9
     finally:
         server.stop()
+
+
+def test_a_network_code_change_shows_stale_in_the_ui_down_the_graph(warehouse, tmp_path: Path) -> None:
+    """What the UI shows (Dagster's stale-status resolver over the instance) after an edit of the network code,
+    in a copy of the repository: persona_network is stale at once (new code version), so are the residents (their
+    code imports the network module); once the network is re-materialised the residents are stale through its new
+    data version, and once they are, the narratives; re-materialising brings each back to fresh (the narratives
+    with zero new LLM calls). Census tables and name tokens stay fresh throughout."""
+    import shutil
+
+    from dagster import AssetsDefinition
+    from dagster._core.definitions.data_version import StaleStatus
+    from dagster._utils.test.data_versions import get_stale_status_resolver
+
+    from persona_assets.code_versions import list_code_versions
+    from persona_assets.definitions import defs
+    from persona_assets.narratives.assets import persona_narratives
+    from persona_assets.narratives.resources import NarrativeLLM, configured_llm_model
+    from persona_assets.testing.llm_server import LLMTestServer
+
+    data, instance = warehouse
+    area = "Bukit Timah"
+    root = Path(__file__).resolve().parents[1]
+    server = LLMTestServer().start()
+    llm = NarrativeLLM(model="openai/test-model", api_base=server.base_url, api_key="sk-test", timeout_s=10)
+    resources = {**_resources(data, base_seed=7, records_per_partition="2"), "llm": llm}
+
+    def run(assets: list[AssetsDefinition], key: str, partition: str | None = None) -> None:
+        selected = [a for a in assets if AssetKey.from_user_string(key) in a.keys]
+        result = materialize(
+            assets, selection=selected, partition_key=partition, resources=resources, instance=instance
+        )
+        assert result.success
+
+    def status(assets: list[AssetsDefinition]) -> dict[str, StaleStatus]:
+        resolver = get_stale_status_resolver(instance, assets)
+        keys = {"persona_network": None, "residents": area, "persona_narratives": area, "name_tokens": None}
+        out = {k: resolver.get_status(AssetKey(k), p) for k, p in keys.items()}
+        out["census/respop_2025"] = resolver.get_status(AssetKey(["census", "respop_2025"]))
+        return out
+
+    fresh = dict.fromkeys(["persona_network", "residents", "persona_narratives", "name_tokens"], StaleStatus.FRESH)
+    try:
+        current = list(defs.assets)
+        needed = [*census_assets, planning_areas, area_population, persona_network, name_tokens, residents]
+        assert _sample(data, instance, area).success
+        run([*needed, persona_narratives], "persona_narratives", area)
+        assert status(current) == {**fresh, "census/respop_2025": StaleStatus.FRESH}
+
+        copy = tmp_path / "repo"
+        for folder in ("persona_assets", "census_sources", "expectations"):
+            shutil.copytree(root / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
+        with open(copy / "persona_assets" / "core" / "model" / "network.py", "a", encoding="utf-8") as fh:
+            fh.write("\n# a change to the network code\n")
+        versions = list_code_versions(copy, configured_llm_model())
+        edited = [
+            a.map_asset_specs(lambda s: s.replace_attributes(code_version=versions[s.key.to_user_string()]))
+            for a in current
+        ]
+        resolver = get_stale_status_resolver(instance, edited)
+        causes = [c.reason for c in resolver.get_stale_causes(AssetKey("persona_network"))]
+        assert causes == ["has a new code version"]
+        stale = StaleStatus.STALE
+        assert status(edited) == {
+            **fresh,
+            "persona_network": stale,
+            "residents": stale,
+            "census/respop_2025": fresh["name_tokens"],
+        }
+
+        run(edited, "persona_network")  # the maintainer re-materialises the network ...
+        causes = [
+            c.reason for c in get_stale_status_resolver(instance, edited).get_stale_causes(AssetKey("residents"), area)
+        ]
+        assert "has a new dependency data version" in causes and "has a new code version" in causes
+        assert status(edited)["persona_network"] == StaleStatus.FRESH
+        run(edited, "residents", area)  # ... then backfills the area: now its narratives are stale
+        assert status(edited) == {**fresh, "persona_narratives": stale, "census/respop_2025": StaleStatus.FRESH}
+        calls = server.requests
+        run(edited, "persona_narratives", area)
+        assert status(edited) == {**fresh, "census/respop_2025": StaleStatus.FRESH}
+        assert server.requests == calls  # the same residents, prompts and model: every text from the cache
+    finally:
+        server.stop()

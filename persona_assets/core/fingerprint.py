@@ -2,10 +2,10 @@
 of the spec and data files it reads, and of named values. Used as Dagster code versions
 (``persona_assets/code_versions.py``), so a version changes exactly when that code, spec or value changes.
 
-Imports are followed statically (``ast``), within the project's pure packages (``persona_assets.core`` and
-``census_sources``): ``import a.b`` and ``from a.b import c`` depend on ``a/b.py`` (or ``a/b/__init__.py``) and, where
-``c`` is a submodule, on ``a/b/c.py``. Imports inside functions count too. The ``__init__`` of a parent package is
-not implied by importing one of its submodules.
+Imports are followed statically (``ast``), within the given packages (by default the project's pure ones,
+``persona_assets.core`` and ``census_sources``): ``import a.b`` and ``from a.b import c`` depend on ``a/b.py`` (or
+``a/b/__init__.py``) and, where ``c`` is a submodule, on ``a/b/c.py``. Imports inside functions count too. The
+``__init__`` of a parent package is not implied by importing one of its submodules.
 
 Pure Python (no Dagster).
 """
@@ -22,8 +22,8 @@ from pathlib import Path
 PROJECT_PACKAGES = ("persona_assets.core", "census_sources")
 
 
-def _in_project(module: str) -> bool:
-    return any(module == p or module.startswith(p + ".") for p in PROJECT_PACKAGES)
+def _in_packages(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
 
 
 def find_module_file(root: Path, module: str) -> Path | None:
@@ -46,13 +46,13 @@ def _file_sha256(state: tuple[str, int, int]) -> bytes:
     return hashlib.sha256(Path(state[0]).read_bytes()).digest()
 
 
-def _imported_modules(path: Path, module: str) -> frozenset[str]:
-    return _parse_imports(_state(path), module)
+def _imported_modules(path: Path, module: str, packages: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(m for m in _parse_imports(_state(path), module) if _in_packages(m, packages))
 
 
 @lru_cache(maxsize=4096)
 def _parse_imports(state: tuple[str, int, int], module: str) -> frozenset[str]:
-    """Project modules the file (of ``module``) imports."""
+    """Modules (and names of modules) the file of ``module`` imports."""
     path = Path(state[0])
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     out: set[str] = set()
@@ -68,11 +68,13 @@ def _parse_imports(state: tuple[str, int, int], module: str) -> frozenset[str]:
                 target = node.module or ""
             out.add(target)
             out.update(f"{target}.{alias.name}" for alias in node.names)
-    return frozenset(m for m in out if _in_project(m))
+    return frozenset(out)
 
 
-def collect_module_files(root: Path, modules: Iterable[str]) -> list[Path]:
-    """The files of ``modules`` and of every project module they import, transitively (sorted)."""
+def collect_module_files(
+    root: Path, modules: Iterable[str], packages: tuple[str, ...] = PROJECT_PACKAGES
+) -> list[Path]:
+    """The files of ``modules`` and of every module of ``packages`` they import, transitively (sorted)."""
     seen: dict[str, Path] = {}
     todo = list(modules)
     while todo:
@@ -85,7 +87,7 @@ def collect_module_files(root: Path, modules: Iterable[str]) -> list[Path]:
                 raise FileNotFoundError(f"no module {module!r} under {root}")
             continue  # a name imported from a module, not a module itself
         seen[module] = path
-        todo.extend(_imported_modules(path, module) - set(seen))
+        todo.extend(_imported_modules(path, module, packages) - set(seen))
     return sorted(set(seen.values()))
 
 
@@ -94,12 +96,14 @@ def digest_sources(
     modules: Iterable[str] = (),
     files: Iterable[str] = (),
     values: Mapping[str, object] | None = None,
+    packages: tuple[str, ...] = PROJECT_PACKAGES,
     length: int = 16,
 ) -> str:
-    """A hex digest of the files of ``modules`` (with their imports), of ``files`` (paths relative to ``root``)
-    and of ``values``. Paths enter relative to ``root``, so a copy of the repository elsewhere digests the same."""
+    """A hex digest of the files of ``modules`` (with their imports within ``packages``), of ``files`` (paths
+    relative to ``root``) and of ``values``. Paths enter relative to ``root``, so a copy of the repository
+    elsewhere digests the same."""
     root = Path(root)
-    paths = set(collect_module_files(root, modules)) | {root / f for f in files}
+    paths = set(collect_module_files(root, modules, packages)) | {root / f for f in files}
     h = hashlib.sha256()
     for path in sorted(paths):
         h.update(path.relative_to(root).as_posix().encode() + b"\0")
