@@ -20,7 +20,7 @@ from persona_assets.core.names import ENGLISH_LABELS, NameModel, build_name_toke
 from persona_assets.core.narratives.partition import COLUMNS
 from persona_assets.core.narratives.prompts import PROMPT_VERSION
 from persona_assets.core.publish.join import count_join, join_personas
-from persona_assets.core.quality import expected_areas, narratives_frame, personas_frame
+from persona_assets.core.quality import add_narrative_checks, add_persona_checks, list_expected_areas
 from persona_assets.core.storage import store_partition, store_table
 from persona_assets.testing.llm_server import narrative_for
 
@@ -73,7 +73,7 @@ def _all(parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def _populated(areas: pd.DataFrame) -> list[str]:
-    return expected_areas(areas, TOTAL)
+    return list_expected_areas(areas, TOTAL)
 
 
 # ------------------------------------------------------------------------------------------ pass/fail pairs
@@ -103,7 +103,7 @@ def test_residents_suite_fails_on_bad_values_naming_the_column(dataset) -> None:
 
 def test_narratives_suite_passes_and_fails_on_ok_rate_duplicates_and_lists(dataset) -> None:
     narratives = _all(dataset[1])
-    assert run_suite(narratives_frame(narratives), "narratives").success
+    assert run_suite(add_narrative_checks(narratives), "narratives").success
     bad = narratives.copy()
     n_fail = int(len(bad) * 0.4)
     bad.loc[: n_fail - 1, "status"] = "failed"
@@ -112,7 +112,7 @@ def test_narratives_suite_passes_and_fails_on_ok_rate_duplicates_and_lists(datas
     bad.at[n_fail + 2, "skills_and_expertise_list"] = ["only one"]
     bad.loc[n_fail + 3, "status"] = "failed"
     bad.at[n_fail + 3, "failure_reasons"] = []
-    report = run_suite(narratives_frame(bad), "narratives")
+    report = run_suite(add_narrative_checks(bad), "narratives")
     failed = {(f.expectation, f.column) for f in report.failures}
     assert ("expect_column_values_to_be_in_set", "status") in failed  # ok-rate below 70%
     assert ("expect_column_values_to_be_unique", "persona") in failed
@@ -126,12 +126,12 @@ def test_personas_suite_passes_and_fails_on_a_register_name_a_secret_and_a_type(
     counts = count_join(TOTAL, _all(narratives), len(personas))
     params = {"min_rows": 1, "max_rows": TOTAL, "populated_areas": _populated(areas)}
     assert counts["failed_excluded"] == 0 and len(personas) == counts["ok"]
-    assert run_suite(personas_frame(personas, hashes), "personas_dataset", parameters=params).success
+    assert run_suite(add_persona_checks(personas, hashes), "personas_dataset", parameters=params).success
     bad = personas.copy()
-    frame = personas_frame(bad, hashes)
+    frame = add_persona_checks(bad, hashes)
     frame.loc[0, "check__register_full_name"] = True  # the digest lookup itself is tested in test_names.py
     bad.loc[1, "travel_persona"] = bad.loc[1, "travel_persona"] + " key sk-abcdefghijklmnopqrstuvwxyz0123"
-    frame["check__secret_like"] = personas_frame(bad, hashes)["check__secret_like"]
+    frame["check__secret_like"] = add_persona_checks(bad, hashes)["check__secret_like"]
     frame["age"] = frame["age"].astype(float)
     report = run_suite(frame, "personas_dataset", parameters=params)
     failed = {f.column for f in report.failures}

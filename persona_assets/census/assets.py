@@ -43,7 +43,7 @@ def _agency_tag(agency: str) -> str:
     return "".join(w[0] for w in agency.split() if w[0].isupper())
 
 
-def source_failure(exc: SourceTableError) -> Failure:
+def build_source_failure(exc: SourceTableError) -> Failure:
     return Failure(
         description=str(exc),
         metadata={
@@ -55,7 +55,7 @@ def source_failure(exc: SourceTableError) -> Failure:
     )
 
 
-def provenance_metadata(spec: TableSpec, entry: dict[str, Any]) -> dict[str, Any]:
+def build_provenance_metadata(spec: TableSpec, entry: dict[str, Any]) -> dict[str, Any]:
     return {
         "title": spec.title,
         "agency": spec.agency,
@@ -87,13 +87,13 @@ def build_census_asset(spec: TableSpec) -> AssetsDefinition:
         kinds={"pandas", "duckdb"},
         owners=["team:census"],
         tags={"agency": _agency_tag(spec.agency)},
-        metadata={**provenance_metadata(spec, entry), "dagster/column_schema": _schema(spec)},
+        metadata={**build_provenance_metadata(spec, entry), "dagster/column_schema": _schema(spec)},
     )
     def _census_table(context: AssetExecutionContext, census_snapshot: CensusSnapshot) -> Output[pd.DataFrame]:
         try:
             df = census_snapshot.load(spec)
         except SourceTableError as exc:
-            raise source_failure(exc) from exc
+            raise build_source_failure(exc) from exc
         context.log.info(f"loaded {spec.name}: {len(df)} rows from {census_snapshot.folder / spec.file_name}")
         return Output(
             df,

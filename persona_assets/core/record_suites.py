@@ -117,7 +117,7 @@ def build_residents_suite() -> dict[str, Any]:
 
 
 def build_narratives_suite() -> dict[str, Any]:
-    """The narratives table (ok and failed rows) with the ``check__*`` columns of ``quality.narratives_frame``."""
+    """The narratives table (ok and failed rows) with the ``check__*`` columns of ``quality.add_narrative_checks``."""
     exp = [
         _expect("column_values_to_not_be_null", "every chosen resident has a row", column="uuid"),
         _expect("column_values_to_be_unique", "one row per resident", column="uuid"),
@@ -174,14 +174,14 @@ def build_narratives_suite() -> dict[str, Any]:
         "meta": {
             "generated_by": "python -m persona_assets.core.record_suites (from persona_assets/core/schema.py)",
             "derived_columns": f"{', '.join(NARRATIVE_CHECK_COLUMNS)}: computed by "
-            "persona_assets.core.quality.narratives_frame from each row",
+            "persona_assets.core.quality.add_narrative_checks from each row",
         },
         "notes": "Narratives of the chosen residents (ok and failed rows).",
     }
 
 
 def build_personas_suite() -> dict[str, Any]:
-    """The published ``personas`` config with the ``check__*`` columns of ``quality.personas_frame``."""
+    """The published ``personas`` config with the ``check__*`` columns of ``quality.add_persona_checks``."""
     published = S.RECORD_FIELDS
     exp = [
         _expect(
@@ -237,7 +237,7 @@ def build_personas_suite() -> dict[str, Any]:
                 "populated_areas": "planning areas with residents aged 15+",
             },
             "derived_columns": f"{', '.join(PERSONA_CHECK_COLUMNS)}: computed by "
-            "persona_assets.core.quality.personas_frame",
+            "persona_assets.core.quality.add_persona_checks",
         },
         "notes": f"The published personas configuration ({len(S.FIELDS)} fields) plus check__ columns.",
     }

@@ -40,7 +40,7 @@ MODEL_INPUTS = (
 )
 
 
-def node_provenance(net: PersonaNetwork) -> str:
+def describe_node_provenance(net: PersonaNetwork) -> str:
     lines = []
     for node in net.nodes.values():
         lines.append(f"### {node.name} | {', '.join(node.parents) or 'root'}")
@@ -78,7 +78,7 @@ def persona_network(context: AssetExecutionContext, **tables: pd.DataFrame) -> O
         metadata={
             "structure_fingerprint": net.fingerprint,
             "nodes": MetadataValue.md(frame_to_markdown(summary, 20)),
-            "provenance_and_assumptions": MetadataValue.md(node_provenance(net)),
+            "provenance_and_assumptions": MetadataValue.md(describe_node_provenance(net)),
             "cpt_cells": int(sum(n.cpt.size for n in net.nodes.values())),
         },
     )

@@ -20,9 +20,9 @@ from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.core.narratives.engine import CallCache
 from persona_assets.core.narratives.partition import narrate_partition, select_records
 from persona_assets.core.narratives.prompts import PROMPT_VERSION
-from persona_assets.core.quality import narratives_frame
+from persona_assets.core.quality import add_narrative_checks
 from persona_assets.core.schema import LLM_FIELDS
-from persona_assets.gx_checks import suite_check_result
+from persona_assets.gx_checks import build_suite_check_result
 from persona_assets.io_managers import SETTINGS_METADATA
 from persona_assets.narratives.resources import NarrativeLLM, configured_llm_model
 from persona_assets.partitions import PLANNING_AREAS, planning_area_partitions
@@ -107,6 +107,6 @@ def persona_narratives(
         description="; ".join(problems) or f"{len(ok)} ok, {len(failed)} failed (with reasons), none lost",
         metadata={"chosen": len(chosen), "rows": len(frame), "ok": len(ok), "failed": len(failed)},
     )
-    yield suite_check_result(
-        "narratives_gx_suite", [run_suite(narratives_frame(frame), "narratives")], AssetCheckSeverity.WARN
+    yield build_suite_check_result(
+        "narratives_gx_suite", [run_suite(add_narrative_checks(frame), "narratives")], AssetCheckSeverity.WARN
     )

@@ -25,8 +25,8 @@ from persona_assets.core.dataset_settings import MixedSettingsError, check_unifo
 from persona_assets.core.gx_suites import run_suite
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.core.publish.join import count_join, join_personas
-from persona_assets.core.quality import expected_areas, narratives_frame, personas_frame
-from persona_assets.gx_checks import suite_check_result
+from persona_assets.core.quality import add_narrative_checks, add_persona_checks, list_expected_areas
+from persona_assets.gx_checks import build_suite_check_result
 from persona_assets.io_managers import SETTINGS_ATTR
 from persona_assets.keys import census_key
 from persona_assets.record_types import PERSONAS_COLUMN_SCHEMA
@@ -102,13 +102,13 @@ def personas_candidate(
     register_hashes: pd.DataFrame,
 ):
     settings = check_dataset_settings(residents, narratives)
-    areas = expected_areas(planning_areas, int(settings["total_records"]))
+    areas = list_expected_areas(planning_areas, int(settings["total_records"]))
     personas = join_personas(residents, narratives)
     counts = count_join(len(residents), narratives, len(personas))
-    checked = personas_frame(personas, register_hashes)
+    checked = add_persona_checks(personas, register_hashes)
     runs = [
         ("residents", residents, {"expected_areas": areas}),
-        ("narratives", narratives_frame(narratives), None),
+        ("narratives", add_narrative_checks(narratives), None),
         (
             "personas_dataset",
             checked,
@@ -132,7 +132,7 @@ def personas_candidate(
         },
     )
     for name, report in zip(SUITES, reports, strict=True):
-        yield suite_check_result(name, [report], data_docs=MetadataValue.path(str(docs)))
+        yield build_suite_check_result(name, [report], data_docs=MetadataValue.path(str(docs)))
 
 
 def _fidelity_markdown(fit: pd.DataFrame, report: str) -> str:

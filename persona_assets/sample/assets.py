@@ -23,7 +23,7 @@ from persona_assets.core.model.fidelity import area_marginals, compare
 from persona_assets.core.model.network import PersonaNetwork
 from persona_assets.core.model.residents import sample_residents
 from persona_assets.core.names import NameModel, privacy_report
-from persona_assets.gx_checks import suite_check_result
+from persona_assets.gx_checks import build_suite_check_result
 from persona_assets.io_managers import SETTINGS_METADATA
 from persona_assets.keys import census_key
 from persona_assets.partitions import planning_area_partitions
@@ -129,7 +129,7 @@ def residents(
             "preview": MetadataValue.md(frame_to_markdown(records.drop(columns=["big_five"]).head(5), 5)),
         },
     )
-    yield suite_check_result(
+    yield build_suite_check_result(
         "residents_gx_suite", [run_suite(records, "residents", parameters={"expected_areas": [area] if n else []})]
     )
     privacy = privacy_report(records["full_name"], register_hashes, records["preferred_english_name"])
