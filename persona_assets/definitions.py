@@ -1,13 +1,15 @@
 """The code location: one entry point for ``dagster dev``, ``workspace.yaml`` and ``pyproject.toml``.
 
-Every resource is bound here, once: the dataset settings (data root, total records, base seed, narrative budget;
-set per run in the Launchpad or run config, ``resources: {dataset: {config: …}}``) and, on top of them, the IO
-managers; the census snapshot; the name sources; the LLM (from ``SG_PERSONAS_LLM_*``)."""
+Every resource is bound here, once: the dataset settings (data root, storage root, total records, base seed,
+narrative budget; set per run in the Launchpad or run config, ``resources: {dataset: {config: …}}``) and, on top of
+them, the IO managers; the census snapshot; the name sources; the LLM (from ``SG_PERSONAS_LLM_*``). The executor
+of every run (in-process by default, Celery to scale out) comes from ``$SG_PERSONAS_EXECUTOR`` (``executors.py``)."""
 
 from dagster import AssetSelection, Definitions, define_asset_job
 
 from persona_assets.census.assets import area_population, census_assets, planning_areas
 from persona_assets.census.checks import census_checks
+from persona_assets.executors import select_executor
 from persona_assets.io_managers import NetworkIOManager, WarehouseIOManager
 from persona_assets.model.assets import fit_report, persona_network
 from persona_assets.names.assets import NameSources, name_report, name_tokens
@@ -90,4 +92,5 @@ defs = Definitions(
         "name_sources": NameSources(),
         "llm": llm_from_env(),
     },
+    executor=select_executor(),
 )

@@ -1,8 +1,13 @@
 """The IO managers: the warehouse (Parquet per asset/partition + DuckDB tables/views, see ``core/storage.py``) and
-the fitted network's folder. Both take their root from the ``dataset`` resource (``persona_assets/settings.py``)."""
+the fitted network's folder. Both take their root from the ``dataset`` resource (``persona_assets/settings.py``):
+``dataset.storage``, a local folder or any fsspec URL (``s3://``, ``gs://``, ``file://``, ``memory://``), so the
+partition outputs of a distributed run can live in object storage without code changes.
 
-import os
-import shutil
+A run may materialise several partitions of an asset at once (a backfill policy groups them into one run): the
+asset returns one frame with a ``planning_area`` column, the warehouse writes one file per partition, and loading
+several partitions returns them concatenated in partition order."""
+
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -20,19 +25,21 @@ SETTINGS_ATTR = "dataset_settings"
 
 
 class WarehouseIOManager(ConfigurableIOManager):
-    """Stores DataFrames as ``<root>/warehouse/<schema>/<table>[/<partition>].parquet`` and mirrors them in the
-    DuckDB file ``<root>/<duckdb_file>`` (schema = the asset's ``schema`` metadata, else its key prefix)."""
+    """Stores DataFrames as ``<storage>/warehouse/<schema>/<table>[/<partition>].parquet`` and, for a local
+    storage root, mirrors them in the DuckDB file ``<data root>/<duckdb_file>`` (schema = the asset's ``schema``
+    metadata, else its key prefix)."""
 
     settings: ResourceDependency[DatasetSettings]
     duckdb_file: str = "sg_personas.duckdb"
 
     @property
-    def base(self) -> Path:
-        return self.settings.root
+    def base(self) -> storage.StoragePath:
+        return self.settings.storage
 
     @property
-    def db_path(self) -> Path:
-        return self.base / self.duckdb_file
+    def db_path(self) -> Path | None:
+        """The DuckDB catalogue (None when the storage root is not local)."""
+        return self.settings.root / self.duckdb_file if storage.is_local(self.base) else None
 
     @staticmethod
     def _names(context: InputContext | OutputContext) -> tuple[str, str]:
@@ -47,15 +54,22 @@ class WarehouseIOManager(ConfigurableIOManager):
         if obj is None:
             return
         schema, table = self._names(context)
-        if context.has_asset_partitions:
-            settings = context.output_metadata.get(SETTINGS_METADATA)
-            file_metadata = {SETTINGS_KEY: encode_settings(settings.value)} if settings is not None else None
-            for key in context.asset_partition_keys:
-                part = obj if len(context.asset_partition_keys) == 1 else obj[obj["planning_area"] == key]
-                path = storage.store_partition(part, self.base, self.db_path, schema, table, key, file_metadata)
-        else:
+        if self.db_path is not None:
+            context.add_output_metadata({"duckdb": f"{self.db_path} :: {schema}.{table}"})
+        if not context.has_asset_partitions:
             path = storage.store_table(obj, self.base, self.db_path, schema, table)
-        context.add_output_metadata({"path": str(path), "duckdb": f"{self.db_path} :: {schema}.{table}"})
+            context.add_output_metadata({"path": str(path)})
+            return
+        settings = context.output_metadata.get(SETTINGS_METADATA)
+        file_metadata = {SETTINGS_KEY: encode_settings(settings.value)} if settings is not None else None
+        keys = context.asset_partition_keys
+        for key in keys:
+            part = obj if len(keys) == 1 else obj[obj["planning_area"] == key]
+            path = storage.store_partition(part, self.base, self.db_path, schema, table, key, file_metadata)
+            if len(keys) == 1:
+                context.add_output_metadata({"path": str(path)})
+            else:  # each partition's materialisation names its own file
+                context.step_context.add_asset_metadata({"path": str(path)}, context.asset_key, key)
 
     def load_input(self, context: InputContext) -> pd.DataFrame:
         schema, table = self._names(context)
@@ -76,13 +90,14 @@ class NetworkIOManager(ConfigurableIOManager):
     Each materialisation writes a new version folder (``versions/<n>/{cpts.npz, network.json}``) and then points
     ``CURRENT`` at it with an atomic rename, so a sample run loading the network while the model job rewrites it
     sees either the old or the new network, never half of one. The previous version is kept; older ones are
-    removed.
+    removed. Under a storage root that is not local, the version is written to a local temporary folder and
+    copied up before ``CURRENT`` moves; loading copies the current version down.
     """
 
     settings: ResourceDependency[DatasetSettings]
 
-    def _folder(self, context: InputContext | OutputContext) -> Path:
-        return self.settings.root / "models" / context.asset_key.path[-1]
+    def _folder(self, context: InputContext | OutputContext) -> storage.StoragePath:
+        return self.settings.storage / "models" / context.asset_key.path[-1]
 
     def handle_output(self, context: OutputContext, obj: PersonaNetwork) -> None:
         folder = self._folder(context)
@@ -90,12 +105,15 @@ class NetworkIOManager(ConfigurableIOManager):
         versions.mkdir(parents=True, exist_ok=True)
         existing = sorted((int(p.name) for p in versions.iterdir() if p.name.isdigit()), reverse=True)
         target = versions / str((existing[0] + 1) if existing else 1)
-        obj.save(target)
-        pointer = folder / f".CURRENT.{os.getpid()}.tmp"
-        pointer.write_text(target.name, encoding="utf-8")
-        os.replace(pointer, folder / "CURRENT")
+        if storage.is_local(target):
+            obj.save(target)
+        else:
+            with tempfile.TemporaryDirectory(prefix="sg_personas_network_") as tmp:
+                obj.save(Path(tmp))
+                storage.upload_tree(Path(tmp), target)
+        storage.write_text_atomic(folder / "CURRENT", target.name)
         for old in existing[1:]:
-            shutil.rmtree(versions / str(old), ignore_errors=True)
+            storage.remove_tree(versions / str(old))
         context.add_output_metadata({"path": str(target)})
 
     def load_input(self, context: InputContext) -> PersonaNetwork:
@@ -103,4 +121,8 @@ class NetworkIOManager(ConfigurableIOManager):
         pointer = folder / "CURRENT"
         if not pointer.exists():
             raise FileNotFoundError(f"persona_network has not been materialised ({pointer} missing)")
-        return PersonaNetwork.load_current(folder)
+        if storage.is_local(folder):
+            return PersonaNetwork.load_current(folder)
+        version = folder / "versions" / pointer.read_text(encoding="utf-8").strip()
+        with tempfile.TemporaryDirectory(prefix="sg_personas_network_") as tmp:
+            return PersonaNetwork.load(storage.download_tree(version, Path(tmp)))

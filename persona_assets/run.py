@@ -1,124 +1,179 @@
-"""Materialise everything that exists, offline, into the Dagster instance at ``$DAGSTER_HOME`` (what ``make run``
-calls). Runs are recorded in the instance, so ``make dev`` shows them in the UI afterwards.
+"""``make run``: one Dagster asset backfill of the whole graph, executed by Dagster's own daemon, run queue and
+run launcher in the instance at ``$DAGSTER_HOME``, so ``make dev`` shows it afterwards as one backfill with every
+run and materialisation.
 
     python -m persona_assets.run [--areas "Ang Mo Kio" "Bedok" ...] [--total-records N] [--seed S]
-                                 [--narratives N|all] [--workers W]
+                                 [--narratives N|all|0] [--all]
 
-The options set the ``dataset`` resource (``persona_assets/settings.py``) of every run, so all partitions of one
-dataset share them. Narratives run one planning area per worker process (default: one per core); each process
-loads the embedded model once and keeps it for every area it handles.
+It starts a Dagster daemon in a process group of its own (``daemon.py``), submits the backfill of every asset
+partition that is not up to date (on a fresh instance: every asset and partition, what *Materialize all* launches;
+``--all``: everything regardless), prints the partitions done per stage until the backfill ends, names the runs
+that failed, and stops the daemon (Ctrl-C cancels the backfill first; a second Ctrl-C stops at once). Run again
+after an interruption (Ctrl-C, SIGKILL): only what did not finish runs again, and the narratives' call cache
+answers the calls already made. How many runs at a time, and one narrative run per LLM endpoint, is
+``dagster.yaml``'s business; how partitions group into runs, the assets' backfill policies (``partitions.py``).
+
+The options set the ``dataset`` resource of every run (``persona_assets/settings.py``): ``--total-records``,
+``--seed``, ``--narratives`` (residents per partition that get narratives; ``0`` leaves out the narratives and the
+publication, which needs them). With ``--areas`` only those partitions are sampled and narrated, and the reports
+and the publication (which need every area) are left out.
 """
 
+from __future__ import annotations
+
 import argparse
-import multiprocessing as mp
+import fcntl
 import os
+import signal
 import sys
-import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance
 
+from persona_assets import backfill as bf
 from persona_assets.core.dataset_settings import (
     DEFAULT_BASE_SEED,
     DEFAULT_RECORDS_PER_PARTITION,
     DEFAULT_TOTAL_RECORDS,
+    parse_budget,
 )
-from persona_assets.core.paths import default_data_root
-from persona_assets.definitions import defs
+from persona_assets.daemon import start_daemon
 from persona_assets.partitions import PLANNING_AREAS
-
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # every event still goes to the instance
-
-
-def _instance() -> DagsterInstance:
-    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+from persona_assets.settings import DatasetSettings
 
 
 def dataset_config(total_records: int, base_seed: int, records_per_partition: str) -> dict:
-    """Run config that sets the ``dataset`` resource (the data root stays the default: ``$SG_PERSONAS_DATA_DIR``
-    or ``data/``)."""
+    """Run config that sets the ``dataset`` resource of every run of the backfill (the data and storage roots stay
+    the defaults: ``$SG_PERSONAS_DATA_DIR`` or ``data/``, ``$SG_PERSONAS_STORAGE_URL`` or the data root)."""
     settings = {"total_records": total_records, "base_seed": base_seed, "records_per_partition": records_per_partition}
     return {"resources": {"dataset": {"config": settings}}}
 
 
-def _narrate_area(area: str, config: dict) -> tuple[str, bool, str]:
-    """One ``narratives_job`` run (in a worker process)."""
-    result = defs.resolve_job_def("narratives_job").execute_in_process(
-        instance=_instance(), raise_on_error=False, run_config={**QUIET, **config}, partition_key=area
-    )
-    summary = ""
-    for ev in result.get_asset_materialization_events():
-        md = ev.step_materialization_data.materialization.metadata
-        if "ok" in md:
-            summary = f"{md['ok'].value}/{md['records'].value} ok, {md['calls'].value} calls"
-    return area, result.success, summary
+def wanted_settings(settings: DatasetSettings) -> dict[AssetKey, dict]:
+    """Per asset that records them, the settings its partitions must have been made with to count as done."""
+    return {
+        AssetKey("residents"): settings.residents_settings(),
+        AssetKey("persona_narratives"): settings.narratives_settings(),
+    }
 
 
-def main(argv: list[str] | None = None) -> int:
+@contextmanager
+def exclusive(home: Path) -> Iterator[None]:
+    """One ``make run`` per instance at a time (an exclusive ``flock`` on ``$DAGSTER_HOME/make_run.lock``)."""
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / "make_run.lock", "a+") as lock:
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit(f"error: another make run is using the instance {home}") from None
+        yield
+
+
+class Interrupts:
+    """Counts SIGINT/SIGTERM instead of raising, so the backfill is cancelled and the daemon stopped in order."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.count += 1
+
+    def restore(self) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--areas", nargs="*", help="planning areas to sample (default: all 55)")
+    ap.add_argument("--areas", nargs="*", help="planning areas to sample and narrate (default: all 55)")
     ap.add_argument("--total-records", type=int, default=DEFAULT_TOTAL_RECORDS, help="records across all 55 areas")
     ap.add_argument("--seed", type=int, default=DEFAULT_BASE_SEED, help="base seed")
     ap.add_argument(
         "--narratives",
         default=DEFAULT_RECORDS_PER_PARTITION,
-        help="residents per partition that get narratives: a count, 'all', or 0 to skip the stage",
+        help="residents per partition that get narratives: a count, 'all', or 0 (no narratives, no publication)",
     )
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="narrative worker processes")
-    args = ap.parse_args(argv)
-    areas = args.areas or PLANNING_AREAS
-    unknown = sorted(set(areas) - set(PLANNING_AREAS))
+    ap.add_argument("--all", action="store_true", help="materialise everything, up to date or not (Materialize all)")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    unknown = sorted(set(args.areas or []) - set(PLANNING_AREAS))
     if unknown:
         print(f"error: unknown planning area(s): {unknown}", file=sys.stderr)
         return 2
-    instance = _instance()
-    started = time.perf_counter()
-    config = dataset_config(args.total_records, args.seed, str(args.narratives))
-    root = default_data_root()
-
-    def run(job_name: str, **kwargs: object) -> bool:
-        result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, raise_on_error=False, run_config={**QUIET, **config}, **kwargs
+    try:
+        narrate = parse_budget(args.narratives) != 0
+        settings = DatasetSettings(
+            total_records=args.total_records, base_seed=args.seed, records_per_partition=str(args.narratives)
         )
-        if not result.success:
-            where = f" for {kwargs['partition_key']!r}" if "partition_key" in kwargs else ""
-            print(f"error: {job_name} failed{where}; see the run in the Dagster UI (make dev)", file=sys.stderr)
-        return result.success
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not os.environ.get("DAGSTER_HOME"):
+        print("error: set DAGSTER_HOME to the Dagster instance (make run sets .dagster_home/)", file=sys.stderr)
+        return 2
+    home = Path(os.environ["DAGSTER_HOME"]).resolve()
+    from persona_assets.definitions import defs
 
-    for job in ("census_tables_job", "model_job"):
-        if not run(job):
-            return 1
-        print(f"{job}: ok ({time.perf_counter() - started:.1f} s)")
-    sample_started = time.perf_counter()
-    for area in areas:
-        if not run("sample_job", partition_key=area):
-            return 1
-    print(f"sample_job: {len(areas)} partitions ok ({time.perf_counter() - sample_started:.1f} s)")
-    if str(args.narratives).strip() != "0":
-        stage_started = time.perf_counter()
-        failures = []
-        # spawn: fresh interpreters (no forked llama.cpp/torch state); one model instance per worker process
-        with ProcessPoolExecutor(max_workers=max(1, args.workers), mp_context=mp.get_context("spawn")) as pool:
-            futures = [pool.submit(_narrate_area, area, config) for area in areas]
-            for fut in futures:
-                area, ok, summary = fut.result()
-                if not ok:
-                    failures.append(area)
-                elif summary and not summary.startswith("0/0"):
-                    print(f"  narratives {area}: {summary} ({time.perf_counter() - stage_started:.0f} s)")
-        if failures:
-            print(f"error: narratives_job failed for {failures}; see the runs in the Dagster UI", file=sys.stderr)
-            return 1
-        print(f"narratives_job: {len(areas)} partitions ok ({time.perf_counter() - stage_started:.1f} s)")
-    if set(areas) == set(PLANNING_AREAS):
-        if not run("report_job"):
-            return 1
-        print(f"report_job: ok ({root / 'reports' / 'fit_report' / 'index.html'})")
-        if not run("publish_job"):
-            print("publication blocked or failed: the previous release (if any) is unchanged", file=sys.stderr)
-            return 1
-        print(f"publish_job: ok ({root / 'published' / 'README.md'}, {root / 'reports' / 'data_docs' / 'index.html'})")
-    print(f"done in {time.perf_counter() - started:.1f} s")
+    asset_graph = defs.resolve_asset_graph()
+    with exclusive(home), DagsterInstance.get() as instance:
+        for note in bf.close_interrupted(instance):
+            print(f"note: {note}")
+        targets = bf.plan_backfill(
+            instance, asset_graph, wanted_settings(settings), args.areas or None, narrate, everything=args.all
+        )
+        total = len(bf.list_candidates(asset_graph, args.areas or None, narrate))
+        if not targets:
+            print(f"everything is up to date ({total} asset partitions); `--all` materialises them again")
+            return 0
+        stages = bf.count_by_stage(asset_graph, targets)
+        print(
+            f"make run: a backfill of {len(targets)} of {total} asset partitions ("
+            + ", ".join(f"{s} {stages[s]}" for s in bf.STAGES if stages[s])
+            + f") with total_records={settings.total_records}, base_seed={settings.base_seed}, "
+            f"records_per_partition={settings.records_per_partition}"
+        )
+        config = dataset_config(settings.total_records, settings.base_seed, settings.records_per_partition)
+        return run_backfill(instance, asset_graph, targets, config, home)
+
+
+def run_backfill(instance: DagsterInstance, asset_graph, targets, config: dict, home: Path) -> int:
+    """Start the daemon, submit the backfill, follow it to its end, stop the daemon; the exit status."""
+    interrupts = Interrupts()
+    log = home / "logs" / "make_run_daemon.log"
+    try:
+        with start_daemon(log) as daemon:
+            backfill_id = bf.submit_backfill(instance, bf.to_subset(asset_graph, targets), config)
+            print(f"backfill {backfill_id} submitted (make dev: Overview → Backfills); daemon log {log}", flush=True)
+            outcome = bf.follow_backfill(
+                instance, asset_graph, backfill_id, sys.stdout, alive=daemon.alive, interrupted=lambda: interrupts.count
+            )
+            if not outcome.interrupted and outcome.status == bf.BulkActionStatus.FAILED and not daemon.alive():
+                print(daemon.log_tail(), file=sys.stderr)
+    finally:
+        interrupts.restore()
+    failures = bf.describe_failures(instance, backfill_id)
+    for line in failures:
+        print(f"error: {line}", file=sys.stderr)
+    if outcome.interrupted:
+        print(f"interrupted after {outcome.seconds:.0f} s: run make run again to finish what is left", file=sys.stderr)
+        return 130
+    if outcome.status != bf.BulkActionStatus.COMPLETED_SUCCESS:
+        print(
+            f"backfill {backfill_id} ended {outcome.status.value} after {outcome.seconds:.0f} s"
+            + ("; see the failed runs in the UI (make dev)" if failures else ""),
+            file=sys.stderr,
+        )
+        return 1
+    root = DatasetSettings().root
+    print(f"done in {outcome.seconds:.1f} s: {outcome.progress.line()}")
+    if any(t.asset_key == AssetKey("personas_dataset") for t in targets):
+        print(f"release: {root / 'published' / 'README.md'}; reports: {root / 'reports'}")
     return 0
 
 

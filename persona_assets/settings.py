@@ -6,6 +6,10 @@ where the data lives, how many records, which base seed, how many residents per 
 managers receive the same resource, so a run's data root is the one its assets see. The data root defaults to
 ``$SG_PERSONAS_DATA_DIR``, else ``data/`` in the repository (``core/paths.default_data_root``, the one place that
 reads the variable).
+
+The partition outputs and the fitted network live under ``storage``: the data root, unless ``storage_url`` (default
+``$SG_PERSONAS_STORAGE_URL``) names another root, a path or an fsspec URL (``s3://bucket/prefix``, ``gs://…``,
+``file:///mnt/shared/…``) that every worker of a distributed run shares (``docs/operations.md``).
 """
 
 from pathlib import Path
@@ -22,7 +26,8 @@ from persona_assets.core.dataset_settings import (
     RESIDENTS_SETTINGS,
     parse_budget,
 )
-from persona_assets.core.paths import default_data_root
+from persona_assets.core.paths import default_data_root, default_storage_url
+from persona_assets.core.storage import StoragePath, as_storage_path
 
 
 class DatasetSettings(ConfigurableResource):
@@ -33,6 +38,13 @@ class DatasetSettings(ConfigurableResource):
         default="",
         description="Root of the generated data (warehouse Parquet files, the DuckDB file, the network, reports, "
         "the LLM call cache, releases). Empty: $SG_PERSONAS_DATA_DIR, else data/ in the repository.",
+    )
+    storage_url: str = Field(
+        default="",
+        description="Where the warehouse (Parquet per asset and partition) and the fitted network are stored: a "
+        "path or an fsspec URL (s3://bucket/prefix, gs://bucket/prefix, file:///mnt/shared) shared by every worker "
+        "of a distributed run. Empty: $SG_PERSONAS_STORAGE_URL, else the data root. The DuckDB catalogue is kept "
+        "only for a local one.",
     )
     total_records: int = Field(
         default=DEFAULT_TOTAL_RECORDS,
@@ -54,6 +66,12 @@ class DatasetSettings(ConfigurableResource):
     @property
     def root(self) -> Path:
         return Path(self.data_dir).resolve() if self.data_dir else default_data_root()
+
+    @property
+    def storage(self) -> StoragePath:
+        """The storage root: a local ``Path`` or a ``UPath`` (``core/storage.as_storage_path``)."""
+        url = self.storage_url or default_storage_url()
+        return as_storage_path(url) if url else self.root
 
     @property
     def narrative_budget(self) -> int | None:

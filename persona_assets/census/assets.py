@@ -24,7 +24,7 @@ from persona_assets.code_versions import code_version
 from persona_assets.core.census import area_adult_population, summarise_planning_areas
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.keys import CENSUS_GROUP, CENSUS_PREFIX, census_key
-from persona_assets.partitions import planning_area_partitions
+from persona_assets.partitions import SAMPLE_BACKFILL_POLICY, concat_partitions, planning_area_partitions
 from persona_assets.resources import CensusSnapshot
 
 
@@ -139,6 +139,7 @@ def planning_areas(context: AssetExecutionContext, respop: pd.DataFrame, ura: pd
     key_prefix=[CENSUS_PREFIX],
     group_name=CENSUS_GROUP,
     partitions_def=planning_area_partitions,
+    backfill_policy=SAMPLE_BACKFILL_POLICY,
     ins={"respop": AssetIn(key=census_key("respop_2025")), "ura": AssetIn(key=census_key("ura_planning_areas"))},
     code_version=code_version("census/area_population"),
     description="Official residents aged 15+ of one planning area by subzone × single year of age × sex "
@@ -147,14 +148,15 @@ def planning_areas(context: AssetExecutionContext, respop: pd.DataFrame, ura: pd
     owners=["team:census"],
 )
 def area_population(context: AssetExecutionContext, respop: pd.DataFrame, ura: pd.DataFrame) -> Output[pd.DataFrame]:
-    area = context.partition_key
-    out = area_adult_population(respop, ura, area)
-    note = (
-        f"{area} has no residents aged 15+ in the June 2025 table: empty partition"
-        if out.empty
-        else f"{int(out['count'].sum())} residents aged 15+ in {out['subzone'].nunique()} subzones"
-    )
-    return Output(
-        out,
-        metadata={"dagster/row_count": len(out), "residents_15plus": int(out["count"].sum()), "note": note},
-    )
+    frames = []
+    for area in context.partition_keys:  # several when a backfill policy groups partitions into one run
+        out = area_adult_population(respop, ura, area)
+        note = (
+            f"{area} has no residents aged 15+ in the June 2025 table: empty partition"
+            if out.empty
+            else f"{int(out['count'].sum())} residents aged 15+ in {out['subzone'].nunique()} subzones"
+        )
+        metadata = {"dagster/row_count": len(out), "residents_15plus": int(out["count"].sum()), "note": note}
+        context.add_asset_metadata(metadata, partition_key=area)
+        frames.append(out)
+    return Output(concat_partitions(frames))

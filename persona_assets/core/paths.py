@@ -1,5 +1,6 @@
 """Where the project keeps its files: relative to the repository, except the data root, which
-``$SG_PERSONAS_DATA_DIR`` may move."""
+``$SG_PERSONAS_DATA_DIR`` may move, and the storage root of the partition outputs, which
+``$SG_PERSONAS_STORAGE_URL`` may point elsewhere (object storage shared by the workers of a distributed run)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 DATA_DIR_ENV = "SG_PERSONAS_DATA_DIR"
+STORAGE_URL_ENV = "SG_PERSONAS_STORAGE_URL"
 
 
 def default_data_root() -> Path:
@@ -16,3 +18,9 @@ def default_data_root() -> Path:
     place that reads the variable: the pipeline gets its root from the ``dataset`` resource
     (``persona_assets/settings.py``), whose default this is."""
     return Path(os.environ.get(DATA_DIR_ENV) or REPO_ROOT / "data").resolve()
+
+
+def default_storage_url() -> str:
+    """The default storage root of the warehouse and the fitted network: ``$SG_PERSONAS_STORAGE_URL`` (a path or
+    an fsspec URL such as ``s3://bucket/prefix``), else empty (the data root). The one place that reads it."""
+    return os.environ.get(STORAGE_URL_ENV, "")

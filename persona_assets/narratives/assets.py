@@ -2,6 +2,8 @@
 area, written through litellm (the embedded local model by default), validated against the record and resampled;
 each record ends ``ok`` or ``failed`` with its reasons."""
 
+from typing import Any
+
 import pandas as pd
 from dagster import (
     AssetCheckResult,
@@ -17,21 +19,28 @@ from dagster import (
 from persona_assets.code_versions import NARRATIVES, code_version
 from persona_assets.core.gx_suites import run_suite
 from persona_assets.core.markdown import frame_to_markdown
-from persona_assets.core.narratives.engine import CallCache
 from persona_assets.core.narratives.partition import narrate_partition, select_records
 from persona_assets.core.narratives.prompts import PROMPT_VERSION
 from persona_assets.core.quality import add_narrative_checks
 from persona_assets.core.schema import LLM_FIELDS
 from persona_assets.gx_checks import build_suite_check_result
 from persona_assets.io_managers import SETTINGS_METADATA
-from persona_assets.narratives.resources import NarrativeLLM, configured_llm_model
-from persona_assets.partitions import PLANNING_AREAS, planning_area_partitions
+from persona_assets.narratives.resources import NarrativeLLM, configured_llm_model, configured_llm_pool
+from persona_assets.partitions import (
+    NARRATIVES_BACKFILL_POLICY,
+    PLANNING_AREAS,
+    concat_partitions,
+    planning_area_partitions,
+    split_by_area,
+)
 from persona_assets.settings import DatasetSettings
 
 
 @asset(
     group_name="narratives",
     partitions_def=planning_area_partitions,
+    backfill_policy=NARRATIVES_BACKFILL_POLICY,
+    pool=configured_llm_pool(),  # one narrative step at a time per LLM endpoint (dagster.yaml: concurrency.pools)
     ins={"residents": AssetIn(key="residents")},
     check_specs=[
         AssetCheckSpec(
@@ -62,32 +71,50 @@ from persona_assets.settings import DatasetSettings
 def persona_narratives(
     context: AssetExecutionContext, dataset: DatasetSettings, llm: NarrativeLLM, residents: pd.DataFrame
 ):
-    chosen = select_records(residents, dataset.narrative_budget)
-    cache = CallCache(llm.cache_file(dataset.root))
-    try:
+    areas = context.partition_keys  # one, or several when a backfill policy groups partitions into one run
+    by_area = split_by_area(residents, areas)
+    chosen = concat_partitions([select_records(by_area[a], dataset.narrative_budget) for a in areas])
+    cache = llm.open_cache(dataset.root)
+    try:  # one engine over the chosen residents of every partition of the run: one concurrency limit, one client
         frame, summary = narrate_partition(chosen, llm.client(), cache, llm.engine_settings(tuple(PLANNING_AREAS)))
     finally:
         cache.close()
     ok = frame[frame["status"] == "ok"]
     context.log.info(
-        f"{context.partition_key}: {summary['ok']}/{summary['records']} ok, {summary['calls']} calls, "
-        f"{summary['cache_hits']} cache hits"
+        f"{', '.join(areas) if len(areas) <= 3 else f'{len(areas)} partitions'}: {summary['ok']}/{summary['records']} "
+        f"ok, {summary['calls']} calls, {summary['cache_hits']} cache hits"
     )
     preview_cols = ["uuid", "persona", "culinary_persona", "hobbies_and_interests_list"]
+    for area in areas:
+        rows = frame[frame["planning_area"] == area] if len(areas) > 1 else frame
+        area_ok = rows[rows["status"] == "ok"]
+        metadata: dict[str, Any] = {
+            "dagster/row_count": len(rows),
+            "residents_in_partition": len(by_area[area]),
+            "records": len(rows),
+            "ok": len(area_ok),
+            "failed": len(rows) - len(area_ok),
+            "ok_rate": round(len(area_ok) / len(rows), 4) if len(rows) else 0.0,
+            "preview": MetadataValue.md(
+                frame_to_markdown(area_ok[preview_cols].head(3), 3) if len(area_ok) else "no ok rows"
+            ),
+        }
+        context.add_asset_metadata(metadata, partition_key=area)
+    run_summary = {k: v for k, v in summary.items() if k not in ("records", "ok", "failed", "ok_rate")}
     yield Output(
         frame,
         metadata={
-            "dagster/row_count": len(frame),
-            "residents_in_partition": len(residents),
             "records_per_partition": dataset.records_per_partition,
             SETTINGS_METADATA: MetadataValue.json(dataset.narratives_settings()),
-            **{k: v for k, v in summary.items() if k not in ("top_failure_reasons", "transport_errors")},
+            # the engine's figures are for the run (every partition it narrated), not for this partition alone
+            "partitions_in_run": len(areas),
+            "run_ok_rate": summary["ok_rate"],
+            **{k: v for k, v in run_summary.items() if k not in ("top_failure_reasons", "transport_errors")},
             "top_failure_reasons": MetadataValue.json(summary["top_failure_reasons"]),
             "transport_errors": MetadataValue.json(summary.get("transport_errors", {})),
             "total_tokens": summary.get("prompt_tokens", 0) + summary.get("completion_tokens", 0),
             "llm": MetadataValue.json(llm.describe()),
             "prompt_version": PROMPT_VERSION,
-            "preview": MetadataValue.md(frame_to_markdown(ok[preview_cols].head(3), 3) if len(ok) else "no ok rows"),
         },
     )
     problems = []

@@ -5,16 +5,19 @@ metadata or shown in the UI (Dagster shows the variable's name, not its value)."
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from dagster import ConfigurableResource, EnvVar
 
+from persona_assets.core.narratives.call_cache import RedisCallCache, is_redis_url
 from persona_assets.core.narratives.client import LiteLLMClient
-from persona_assets.core.narratives.engine import EngineSettings
+from persona_assets.core.narratives.engine import CallCache, EngineSettings
 from persona_assets.core.narratives.local_model import DEFAULT_LOCAL_MODEL, PROVIDER, local_model
 from persona_assets.core.narratives.prompts import NARRATIVE_SCHEMA
 
 DEFAULT_MODEL = f"{PROVIDER}/{DEFAULT_LOCAL_MODEL}"
 ENV_MODEL, ENV_API_BASE, ENV_API_KEY = "SG_PERSONAS_LLM_MODEL", "SG_PERSONAS_LLM_API_BASE", "SG_PERSONAS_LLM_API_KEY"
+ENV_CALL_CACHE = "SG_PERSONAS_CALL_CACHE"
 
 
 class NarrativeLLM(ConfigurableResource):
@@ -37,15 +40,23 @@ class NarrativeLLM(ConfigurableResource):
     backoff_base_s: float = 0.5
     timeout_s: float = 300.0
     max_attempts: int = 4  # generations per record (first answer + repairs or resamples), then failed
-    cache_path: str = ""  # default <dataset root>/cache/llm_calls.sqlite
+    # where finished calls are kept: a SQLite file (default <dataset root>/cache/llm_calls.sqlite: one machine), or
+    # redis://host:port/db, shared by every worker of a distributed run (core/narratives/call_cache.py)
+    cache_path: str = ""
 
     @property
     def is_local(self) -> bool:
         return self.model.startswith(f"{PROVIDER}/")
 
     def cache_file(self, data_root: Path) -> Path:
-        """The call cache: ``cache_path``, else ``<data_root>/cache/llm_calls.sqlite``."""
+        """The SQLite call cache: ``cache_path``, else ``<data_root>/cache/llm_calls.sqlite``."""
         return Path(self.cache_path).resolve() if self.cache_path else data_root / "cache" / "llm_calls.sqlite"
+
+    def open_cache(self, data_root: Path) -> CallCache | RedisCallCache:
+        """The call cache of a run: Redis when ``cache_path`` is a ``redis://`` URL, else the SQLite file."""
+        if is_redis_url(self.cache_path):
+            return RedisCallCache(self.cache_path)
+        return CallCache(self.cache_file(data_root))
 
     def in_flight(self) -> int:
         if self.max_in_flight > 0:
@@ -103,10 +114,30 @@ def configured_llm_model() -> str:
 
 
 def llm_from_env() -> NarrativeLLM:
-    """The resource as the environment configures it: ``SG_PERSONAS_LLM_MODEL``, ``SG_PERSONAS_LLM_API_BASE`` and
-    ``SG_PERSONAS_LLM_API_KEY`` (each optional; without them, the embedded local model)."""
+    """The resource as the environment configures it: ``SG_PERSONAS_LLM_MODEL``, ``SG_PERSONAS_LLM_API_BASE``,
+    ``SG_PERSONAS_LLM_API_KEY`` and ``SG_PERSONAS_CALL_CACHE`` (each optional; without them, the embedded local
+    model and the SQLite cache under the data root)."""
     kwargs: dict[str, Any] = {}
-    for field, var in (("model", ENV_MODEL), ("api_base", ENV_API_BASE), ("api_key", ENV_API_KEY)):
+    for field, var in (
+        ("model", ENV_MODEL),
+        ("api_base", ENV_API_BASE),
+        ("api_key", ENV_API_KEY),
+        ("cache_path", ENV_CALL_CACHE),
+    ):
         if os.environ.get(var):
             kwargs[field] = EnvVar(var)
     return NarrativeLLM(**kwargs)
+
+
+def configured_llm_pool() -> str:
+    """The concurrency pool of the narratives (``dagster.yaml``: ``concurrency.pools``): one per LLM endpoint, as
+    the environment configures it: ``llm/local`` for the embedded model, ``llm/<host:port>`` for an endpoint
+    (``SG_PERSONAS_LLM_API_BASE``), else ``llm/<provider>`` (``openai``, ``nvidia_nim`` …)."""
+    model = configured_llm_model()
+    if model.startswith(f"{PROVIDER}/"):
+        return "llm/local"
+    api_base = os.environ.get(ENV_API_BASE)
+    if api_base:
+        url = urlsplit(api_base)  # host and port only: never credentials a URL may carry
+        return f"llm/{url.hostname}{f':{url.port}' if url.port else ''}" if url.hostname else "llm/endpoint"
+    return f"llm/{model.split('/', 1)[0]}"

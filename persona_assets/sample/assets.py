@@ -26,7 +26,7 @@ from persona_assets.core.names import NameModel, privacy_report
 from persona_assets.gx_checks import build_suite_check_result
 from persona_assets.io_managers import SETTINGS_METADATA
 from persona_assets.keys import census_key
-from persona_assets.partitions import planning_area_partitions
+from persona_assets.partitions import SAMPLE_BACKFILL_POLICY, concat_partitions, planning_area_partitions, split_by_area
 from persona_assets.record_types import RESIDENTS_COLUMN_SCHEMA, ResidentsDataFrame
 from persona_assets.settings import DatasetSettings
 
@@ -54,6 +54,7 @@ def count_age_sex(area_population: pd.DataFrame) -> np.ndarray:
 @asset(
     group_name="sample",
     partitions_def=planning_area_partitions,
+    backfill_policy=SAMPLE_BACKFILL_POLICY,
     ins={
         "network": AssetIn(key="persona_network"),
         "planning_areas": AssetIn(key=census_key("planning_areas")),
@@ -105,32 +106,34 @@ def residents(
     name_tokens: pd.DataFrame,
     register_hashes: pd.DataFrame,
 ):
-    area = context.partition_key
+    areas = context.partition_keys  # one, or several when a backfill policy groups partitions into one run
     total, seed = dataset.total_records, dataset.base_seed
     alloc = allocate_areas(planning_areas.set_index("planning_area")["residents_15plus"], total)
-    n = int(alloc[area])
-    records = sample_residents(
-        network, area, area_population, n, seed, names=(load_name_model(name_tokens), register_hashes)
-    )
-    note = (
-        f"{area} has no residents aged 15+ in the official table: empty partition"
-        if n == 0
-        else f"{n} records ({n / total:.2%} of {total:,})"
-    )
+    names = (load_name_model(name_tokens), register_hashes)
+    population = split_by_area(area_population, areas)
+    by_area = {area: sample_residents(network, area, population[area], int(alloc[area]), seed, names) for area in areas}
+    records = concat_partitions(list(by_area.values()))
+    for area, frame in by_area.items():
+        n = len(frame)
+        note = (
+            f"{area} has no residents aged 15+ in the official table: empty partition"
+            if n == 0
+            else f"{n} records ({n / total:.2%} of {total:,})"
+        )
+        preview = MetadataValue.md(frame_to_markdown(frame.drop(columns=["big_five"]).head(5), 5))
+        metadata = {"dagster/row_count": n, "records": n, "note": note, "preview": preview}
+        context.add_asset_metadata(metadata, partition_key=area)
     yield Output(
         records,
         metadata={
-            "dagster/row_count": len(records),
-            "records": n,
             "base_seed": seed,
             "total_records": total,
             SETTINGS_METADATA: MetadataValue.json(dataset.residents_settings()),
-            "note": note,
-            "preview": MetadataValue.md(frame_to_markdown(records.drop(columns=["big_five"]).head(5), 5)),
         },
     )
+    populated = [a for a, frame in by_area.items() if len(frame)]
     yield build_suite_check_result(
-        "residents_gx_suite", [run_suite(records, "residents", parameters={"expected_areas": [area] if n else []})]
+        "residents_gx_suite", [run_suite(records, "residents", parameters={"expected_areas": populated})]
     )
     privacy = privacy_report(records["full_name"], register_hashes, records["preferred_english_name"])
     yield AssetCheckResult(
@@ -139,25 +142,33 @@ def residents(
         severity=AssetCheckSeverity.ERROR,
         description=f"{privacy['register_full_name_matches']} register full names reproduced; "
         f"{privacy['near_misses_same_tokens_other_order']} near misses",
-        metadata=privacy,
+        metadata={**privacy, "partitions": len(areas)},
     )
-    if n == 0:
+    if not populated:
         yield AssetCheckResult(
             check_name="residents_fidelity", passed=True, metadata={"note": "empty partition: nothing to compare"}
         )
         return
-    expected = area_marginals(network, area, count_age_sex(area_population))
-    table = compare(records, expected, network)
+    tables = []
+    for area in populated:
+        expected = area_marginals(network, area, count_age_sex(population[area]))
+        tables.append(compare(by_area[area], expected, network).assign(planning_area=area))
+    table = pd.concat(tables, ignore_index=True)
     passed = bool(table["passed"].all())
     worst = table.sort_values("tvd", ascending=False).iloc[0]
+    where = f", {worst['planning_area']}" if len(populated) > 1 else ""
+    shown = table.drop(columns=["planning_area"]) if len(populated) == 1 else table.sort_values("tvd", ascending=False)
     yield AssetCheckResult(
         check_name="residents_fidelity",
         passed=passed,
         severity=AssetCheckSeverity.ERROR,
-        description=f"max TVD {worst['tvd']:.4f} ({worst['field']}, tolerance {worst['tolerance']:.4f})",
+        description=f"max TVD {worst['tvd']:.4f} ({worst['field']}{where}, tolerance {worst['tolerance']:.4f})",
         metadata={
-            "tvd_by_field": MetadataValue.md(frame_to_markdown(table, 20)),
+            "tvd_by_field": MetadataValue.md(frame_to_markdown(shown, 20)),
             "max_tvd": float(table["tvd"].max()),
-            "records": n,
+            "records": int(sum(len(by_area[a]) for a in populated)),
+            "failed_fields": MetadataValue.json(
+                table.loc[~table["passed"], ["planning_area", "field"]].to_dict("records")
+            ),
         },
     )
