@@ -28,8 +28,11 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
+# One Dagster asset backfill of the whole graph (persona_assets/run.py): starts a daemon in its own process group,
+# submits the backfill, follows it, stops the daemon. `make run RUN_ARGS="--total-records 20000"` passes options.
+RUN_ARGS ?=
 run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m persona_assets.run
+	$(BIN)/python -m persona_assets.run $(RUN_ARGS)
 
 # The Dagster UI and the daemon (which dequeues runs, two at a time: dagster.yaml) on http://$(DEV_HOST):$(DEV_PORT),
 # local only by default (`make dev DEV_HOST=0.0.0.0 DEV_PORT=3001`, or the same as environment variables).

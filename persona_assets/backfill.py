@@ -1,12 +1,12 @@
 """One asset backfill of the graph, as ``make run`` submits and follows it (``persona_assets/run.py`` is the CLI).
 
 - **What it targets** (``plan_backfill``): every asset and every partition (what *Materialize all* in the UI
-  launches), less what is already up to date: an asset partition whose latest materialisation came from a run
-  that succeeded, that Dagster's stale-status resolver calls fresh (code versions and input data versions, what the
-  UI shows) and, for ``residents`` and ``persona_narratives``, that was made with the requested dataset settings.
-  Everything downstream of a targeted partition is targeted too. On a fresh instance that is the whole graph; after
-  an interrupted ``make run`` it is what did not finish (the narratives' call cache then answers the calls already
-  made).
+  launches), less what is already done: an asset partition that is materialised, whose blocking checks passed in
+  the run that materialised it, that Dagster's stale-status resolver calls fresh (code versions and input data
+  versions: what the UI shows) and, for ``residents`` and ``persona_narratives``, that was made with the
+  requested dataset settings. Everything downstream of a targeted partition is targeted too. On a fresh instance
+  that is the whole graph; after an interrupted ``make run`` it is what did not finish (the narratives' call cache
+  then answers the calls already made).
 - **How it runs**: ``PartitionBackfill.from_asset_graph_subset`` into the instance, the form the UI's
   ``launchPartitionBackfill`` creates; the daemon's backfill loop then requests runs (grouped by the assets'
   backfill policies, ``partitions.py``), the run queue launches them within ``dagster.yaml``'s limits, and the
@@ -104,14 +104,29 @@ def _recorded_settings(record: Any) -> dict[str, Any] | None:
     return None if value is None else dict(value.value)
 
 
+def _passed_blocking_checks(instance: DagsterInstance, run_ids: set[str]) -> dict[str, set[Any]]:
+    """Per run, the keys of the asset checks that passed in it."""
+    out: dict[str, set[Any]] = {}
+    for run_id in run_ids:
+        records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION, limit=10_000)
+        out[run_id] = {
+            r.event_log_entry.dagster_event.event_specific_data.asset_check_key
+            for r in records.records
+            if r.event_log_entry.dagster_event is not None
+            and r.event_log_entry.dagster_event.event_specific_data.passed
+        }
+    return out
+
+
 def find_up_to_date(
     instance: DagsterInstance,
     asset_graph: BaseAssetGraph,
     candidates: set[AssetKeyPartitionKey],
     settings: Mapping[AssetKey, Mapping[str, Any]],
 ) -> set[AssetKeyPartitionKey]:
-    """The candidates that need no run: materialised by a run that succeeded, fresh, made with ``settings`` (per
-    asset, where given)."""
+    """The candidates that need no run: materialised, with every blocking check of the asset passed in the run that
+    materialised it (a run cut off between the two left it unfinished), fresh (Dagster's stale-status resolver:
+    code versions and input data versions), and made with ``settings`` (per asset, where given)."""
     from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext
     from dagster._time import get_current_datetime
 
@@ -121,29 +136,27 @@ def find_up_to_date(
         asset_graph=asset_graph,
     )
     resolver = CachingStaleStatusResolver(instance=instance, asset_graph=asset_graph, loading_context=view)
-    records = {key: _latest_materialisations(instance, asset_graph, key) for key in {c.asset_key for c in candidates}}
-    run_ids = {r.run_id for by_partition in records.values() for r in by_partition.values()}
-    succeeded = (
-        {
-            r.dagster_run.run_id
-            for r in instance.get_run_records(filters=RunsFilter(run_ids=sorted(run_ids)))
-            if r.dagster_run.status == DagsterRunStatus.SUCCESS
-        }
-        if run_ids
-        else set()
-    )
-    fresh = set()
+    keys = {c.asset_key for c in candidates}
+    records = {key: _latest_materialisations(instance, asset_graph, key) for key in keys}
+    blocking = {
+        key: {ck for ck in asset_graph.get_check_keys_for_assets({key}) if asset_graph.get(ck).blocking} for key in keys
+    }
+    checked_runs = {r.run_id for key in keys if blocking[key] for r in records[key].values()}
+    passed = _passed_blocking_checks(instance, checked_runs)
+    done = set()
     for candidate in candidates:
         record = records[candidate.asset_key].get(candidate.partition_key)
-        if record is None or record.run_id not in succeeded:
+        if record is None:
+            continue
+        if not blocking[candidate.asset_key] <= passed.get(record.run_id, set()):
             continue
         wanted = settings.get(candidate.asset_key)
         if wanted is not None and _recorded_settings(record) != dict(wanted):
             continue
         if resolver.get_status(candidate.asset_key, candidate.partition_key) != StaleStatus.FRESH:
             continue
-        fresh.add(candidate)
-    return fresh
+        done.add(candidate)
+    return done
 
 
 def add_downstream(

@@ -101,6 +101,42 @@ def supervise(parent: int, log: Path, args: Sequence[str]) -> int:
     return 0
 
 
+def pids_with_env(name: str, value: str) -> list[int]:
+    """Live processes (not zombies) whose environment has ``name=value`` (Linux ``/proc``; elsewhere none)."""
+    wanted = f"{name}={value}".encode()
+    out = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return out
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if wanted not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if stat[stat.rfind(")") + 2 :].split()[0] != "Z":
+            out.append(int(entry.name))
+    return out
+
+
+def find_running_daemon(dagster_home: Path) -> int | None:
+    """The pid of a Dagster daemon already serving the instance ``dagster_home`` (``make dev``'s, or a
+    ``dagster-daemon run`` of its own), if any: ``make run`` then submits its backfill to that one."""
+    for pid in pids_with_env("DAGSTER_HOME", str(dagster_home)):
+        if pid == os.getpid():
+            continue
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "dagster-daemon run" in cmdline or "persona_assets.daemon run" in cmdline:
+            return pid
+    return None
+
+
 @dataclass
 class Daemon:
     """A started daemon group (see ``start_daemon``)."""
@@ -132,6 +168,25 @@ class Daemon:
             os.killpg(self.pgid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=10)
+
+
+@dataclass
+class RunningDaemon:
+    """A daemon ``make run`` did not start (``find_running_daemon``): followed, never stopped."""
+
+    pid: int
+
+    def alive(self) -> bool:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
+
+    def log_tail(self, lines: int = 40) -> str:
+        return f"(the daemon, pid {self.pid}, was not started by make run: see its own output)"
 
 
 @contextlib.contextmanager

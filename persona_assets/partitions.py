@@ -1,15 +1,19 @@
 """The 55 planning-area partitions, defined once from the snapshot's URA Master Plan 2019 list (the record
 schema's ``planning_area`` value set), and how a backfill groups them into runs.
 
-Backfill policies: a run costs a few seconds of start-up (a fresh process imports the code location), which is more
-than sampling one area takes, so a backfill (``make run``, *Materialize all* in the UI) puts several partitions in
-one run. ``census/area_population`` and ``residents`` share one policy (so they run together), at most
-``$SG_PERSONAS_SAMPLE_PARTITIONS_PER_RUN`` (default 28: the 55 areas in two runs, one per run slot of
-``dagster.yaml`` on 2 cores) per run; ``persona_narratives`` has its own, at most
-``$SG_PERSONAS_NARRATIVE_PARTITIONS_PER_RUN`` (default 14) per run: a different policy keeps narratives out of the
-sample runs, so the LLM pool of ``dagster.yaml`` limits narrative runs without holding up sampling. An asset
-handles every partition of its run (``context.partition_keys``) and returns one frame with a ``planning_area``
-column; the warehouse IO manager writes one file per partition.
+The backfill policy: a run costs a few seconds of start-up (a fresh process imports the code location), more than
+sampling one area takes, so a backfill (``make run``, *Materialize all* in the UI) puts several partitions in one
+run: at most ``$SG_PERSONAS_PARTITIONS_PER_RUN`` (default 28: the 55 areas in two runs, one per run slot of
+``dagster.yaml`` on 2 cores). ``census/area_population``, ``residents`` and ``persona_narratives`` share the policy,
+so the backfill runs them together, an area's narratives in the run that sampled it (Dagster puts a child in its
+parent's run only when both have the same policy); the LLM pool of ``dagster.yaml`` then holds each narratives step
+until its endpoint is free, without holding up the sampling of the other run. An asset handles every partition of
+its run (``context.partition_keys``) and returns one frame with a ``planning_area`` column; the warehouse IO
+manager writes one file per partition.
+
+Dagster's backfill daemon counts the materialisations of runs still in progress, so a child asset can be
+requested for the part of a multi-partition parent already written (a second, smaller run): the policy is a bound
+on the partitions per run, not an exact grouping.
 """
 
 import os
@@ -28,28 +32,24 @@ planning_area_partitions = StaticPartitionsDefinition(PLANNING_AREAS)
 #: location, in every run worker); the feature is what backfills have used since 1.5.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy` of function `asset` is currently in beta")
 
-SAMPLE_PARTITIONS_ENV = "SG_PERSONAS_SAMPLE_PARTITIONS_PER_RUN"
-NARRATIVE_PARTITIONS_ENV = "SG_PERSONAS_NARRATIVE_PARTITIONS_PER_RUN"
+PARTITIONS_PER_RUN_ENV = "SG_PERSONAS_PARTITIONS_PER_RUN"
 
 
-def read_partitions_per_run(var: str, default: int) -> int:
-    value = os.environ.get(var) or str(default)
+def read_partitions_per_run(default: int = 28) -> int:
+    value = os.environ.get(PARTITIONS_PER_RUN_ENV) or str(default)
     try:
         n = int(value)
     except ValueError:
-        raise ValueError(f"${var} must be a whole number of partitions per run, not {value!r}") from None
+        raise ValueError(
+            f"${PARTITIONS_PER_RUN_ENV} must be a whole number of partitions per run, not {value!r}"
+        ) from None
     if n < 1:
-        raise ValueError(f"${var} must be at least 1 (got {n})")
+        raise ValueError(f"${PARTITIONS_PER_RUN_ENV} must be at least 1 (got {n})")
     return n
 
 
-SAMPLE_BACKFILL_POLICY = BackfillPolicy.multi_run(read_partitions_per_run(SAMPLE_PARTITIONS_ENV, 28))
-NARRATIVES_BACKFILL_POLICY = BackfillPolicy.multi_run(read_partitions_per_run(NARRATIVE_PARTITIONS_ENV, 14))
-if SAMPLE_BACKFILL_POLICY == NARRATIVES_BACKFILL_POLICY:
-    raise ValueError(
-        f"${SAMPLE_PARTITIONS_ENV} and ${NARRATIVE_PARTITIONS_ENV} must differ: with one policy a backfill runs "
-        "narratives in the sample runs, and the LLM pool would then hold up sampling"
-    )
+#: The backfill policy of every planning-area asset.
+AREA_BACKFILL_POLICY = BackfillPolicy.multi_run(read_partitions_per_run())
 
 
 def concat_partitions(frames: list[pd.DataFrame]) -> pd.DataFrame:

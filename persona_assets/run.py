@@ -27,7 +27,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from dagster import AssetKey, DagsterInstance
@@ -39,7 +39,7 @@ from persona_assets.core.dataset_settings import (
     DEFAULT_TOTAL_RECORDS,
     parse_budget,
 )
-from persona_assets.daemon import start_daemon
+from persona_assets.daemon import RunningDaemon, find_running_daemon, start_daemon
 from persona_assets.partitions import PLANNING_AREAS
 from persona_assets.settings import DatasetSettings
 
@@ -146,10 +146,14 @@ def run_backfill(instance: DagsterInstance, asset_graph, targets, config: dict, 
     """Start the daemon, submit the backfill, follow it to its end, stop the daemon; the exit status."""
     interrupts = Interrupts()
     log = home / "logs" / "make_run_daemon.log"
+    running = find_running_daemon(home)
+    if running is not None:  # e.g. make dev's: two daemons must not serve one instance
+        print(f"a Dagster daemon already serves {home} (pid {running}, make dev?): the backfill goes to it")
     try:
-        with start_daemon(log) as daemon:
+        with nullcontext(RunningDaemon(running)) if running is not None else start_daemon(log) as daemon:
             backfill_id = bf.submit_backfill(instance, bf.to_subset(asset_graph, targets), config)
-            print(f"backfill {backfill_id} submitted (make dev: Overview → Backfills); daemon log {log}", flush=True)
+            where = "its daemon's output" if running is not None else f"daemon log {log}"
+            print(f"backfill {backfill_id} submitted (make dev: Overview → Backfills); {where}", flush=True)
             outcome = bf.follow_backfill(
                 instance, asset_graph, backfill_id, sys.stdout, alive=daemon.alive, interrupted=lambda: interrupts.count
             )

@@ -74,3 +74,16 @@ def canonical_digest(df) -> str:
     }
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True, allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def wait_for(condition, timeout_s: float, what: str, every_s: float = 0.5):
+    """Poll ``condition`` until it returns something truthy (returned); ``TimeoutError`` naming ``what``."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every_s)
+    raise TimeoutError(f"not within {timeout_s:.0f} s: {what}")

@@ -57,3 +57,78 @@ def test_concurrent_partition_writers_do_not_collide(tmp_path: Path) -> None:
     _write_partition((str(tmp_path), "Area 3", 5))
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from sample.things where planning_area = 'Area 3'").fetchone() == (5,)
+
+
+def _roots(tmp_path: Path, kind: str):
+    from upath import UPath
+
+    return {
+        "path": tmp_path / "root",
+        "file-url": f"file://{tmp_path / 'root'}",
+        "memory": f"memory://sg-personas-test/{tmp_path.name}",
+    }[kind], UPath
+
+
+@pytest.mark.parametrize("kind", ["path", "file-url", "memory"])
+def test_storage_roots_are_paths_or_fsspec_urls(tmp_path: Path, kind: str) -> None:
+    """The same layout under a local folder, a file:// URL (local: OS renames, DuckDB catalogue) and memory://
+    (fsspec: what s3:// and gs:// roots go through)."""
+    raw, UPath = _roots(tmp_path, kind)
+    root = storage.as_storage_path(raw)
+    assert storage.is_local(root) == (kind != "memory")
+    db = tmp_path / "w.duckdb" if storage.is_local(root) else None
+    df = pd.DataFrame({"planning_area": ["Bedok"] * 3, "i": [1, 2, 3]})
+    path = storage.store_partition(df, root, db, "sample", "things", "Bedok", {"k": "v"})
+    assert str(path).endswith("warehouse/sample/things/bedok.parquet")
+    if kind == "memory":
+        assert UPath(f"{raw}/warehouse/sample/things/bedok.parquet").exists()
+        assert not list(UPath(f"{raw}/warehouse/sample/things").glob(".*.tmp"))  # the temporary object was moved
+    else:
+        assert (tmp_path / "root" / "warehouse" / "sample" / "things" / "bedok.parquet").exists()
+    pd.testing.assert_frame_equal(storage.load_partition(root, "sample", "things", "Bedok"), df)
+    assert storage.read_partition_metadata(root, "sample", "things", "Bedok", "k") == "v"
+    storage.store_table(df, root, db, "census", "t")
+    pd.testing.assert_frame_equal(storage.load_table(root, "census", "t"), df)
+    assert (tmp_path / "w.duckdb").exists() == (kind != "memory")  # the catalogue only beside a local root
+
+
+def test_a_file_url_names_the_same_folder_as_its_path(tmp_path: Path) -> None:
+    assert storage.as_storage_path(f"file://{tmp_path}") == storage.as_storage_path(tmp_path) == tmp_path.resolve()
+    assert not storage.is_local(storage.as_storage_path("s3://bucket/prefix"))  # s3fs need not be installed
+
+
+@pytest.mark.slow
+def test_io_managers_write_and_read_a_memory_root(tmp_path: Path) -> None:
+    """The warehouse and network IO managers with the dataset's storage_url at memory://: census tables, the
+    planning areas and the fitted network are written there (no local files, no DuckDB catalogue) and read back."""
+    from dagster import DagsterInstance, build_input_context, materialize
+    from upath import UPath
+
+    from persona_assets.census.assets import census_assets, planning_areas
+    from persona_assets.io_managers import NetworkIOManager, WarehouseIOManager
+    from persona_assets.model.assets import persona_network
+    from persona_assets.names.assets import NameSources
+    from persona_assets.resources import CensusSnapshot
+    from persona_assets.settings import DatasetSettings
+
+    url = f"memory://sg-personas-test/{tmp_path.name}-io"
+    dataset = DatasetSettings(data_dir=str(tmp_path / "data"), storage_url=url)
+    resources = {
+        "dataset": dataset,
+        "io_manager": WarehouseIOManager(settings=dataset),
+        "network_io_manager": NetworkIOManager(settings=dataset),
+        "census_snapshot": CensusSnapshot(),
+        "name_sources": NameSources(),
+    }
+    result = materialize(
+        [*census_assets, planning_areas, persona_network], resources=resources, instance=DagsterInstance.ephemeral()
+    )
+    assert result.success
+    assert UPath(f"{url}/warehouse/census/planning_areas.parquet").exists()
+    version = UPath(f"{url}/models/persona_network/CURRENT").read_text().strip()
+    assert UPath(f"{url}/models/persona_network/versions/{version}/cpts.npz").exists()
+    assert not (tmp_path / "data").exists()  # nothing local: no Parquet, no DuckDB file
+    areas = storage.load_table(storage.as_storage_path(url), "census", "planning_areas")
+    assert len(areas) == 55
+    loaded = NetworkIOManager(settings=dataset).load_input(build_input_context(asset_key=persona_network.key))
+    assert set(loaded.areas) == set(areas["planning_area"])

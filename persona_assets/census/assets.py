@@ -24,7 +24,7 @@ from persona_assets.code_versions import code_version
 from persona_assets.core.census import area_adult_population, summarise_planning_areas
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.keys import CENSUS_GROUP, CENSUS_PREFIX, census_key
-from persona_assets.partitions import SAMPLE_BACKFILL_POLICY, concat_partitions, planning_area_partitions
+from persona_assets.partitions import AREA_BACKFILL_POLICY, concat_partitions, planning_area_partitions
 from persona_assets.resources import CensusSnapshot
 
 
@@ -139,7 +139,7 @@ def planning_areas(context: AssetExecutionContext, respop: pd.DataFrame, ura: pd
     key_prefix=[CENSUS_PREFIX],
     group_name=CENSUS_GROUP,
     partitions_def=planning_area_partitions,
-    backfill_policy=SAMPLE_BACKFILL_POLICY,
+    backfill_policy=AREA_BACKFILL_POLICY,
     ins={"respop": AssetIn(key=census_key("respop_2025")), "ura": AssetIn(key=census_key("ura_planning_areas"))},
     code_version=code_version("census/area_population"),
     description="Official residents aged 15+ of one planning area by subzone × single year of age × sex "

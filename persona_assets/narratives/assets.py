@@ -27,7 +27,7 @@ from persona_assets.gx_checks import build_suite_check_result
 from persona_assets.io_managers import SETTINGS_METADATA
 from persona_assets.narratives.resources import NarrativeLLM, configured_llm_model, configured_llm_pool
 from persona_assets.partitions import (
-    NARRATIVES_BACKFILL_POLICY,
+    AREA_BACKFILL_POLICY,
     PLANNING_AREAS,
     concat_partitions,
     planning_area_partitions,
@@ -39,8 +39,8 @@ from persona_assets.settings import DatasetSettings
 @asset(
     group_name="narratives",
     partitions_def=planning_area_partitions,
-    backfill_policy=NARRATIVES_BACKFILL_POLICY,
-    pool=configured_llm_pool(),  # one narrative step at a time per LLM endpoint (dagster.yaml: concurrency.pools)
+    backfill_policy=AREA_BACKFILL_POLICY,
+    pool=configured_llm_pool(),  # one narratives step at a time per LLM endpoint (dagster.yaml: concurrency.pools)
     ins={"residents": AssetIn(key="residents")},
     check_specs=[
         AssetCheckSpec(

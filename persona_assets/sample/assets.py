@@ -26,7 +26,7 @@ from persona_assets.core.names import NameModel, privacy_report
 from persona_assets.gx_checks import build_suite_check_result
 from persona_assets.io_managers import SETTINGS_METADATA
 from persona_assets.keys import census_key
-from persona_assets.partitions import SAMPLE_BACKFILL_POLICY, concat_partitions, planning_area_partitions, split_by_area
+from persona_assets.partitions import AREA_BACKFILL_POLICY, concat_partitions, planning_area_partitions, split_by_area
 from persona_assets.record_types import RESIDENTS_COLUMN_SCHEMA, ResidentsDataFrame
 from persona_assets.settings import DatasetSettings
 
@@ -54,7 +54,7 @@ def count_age_sex(area_population: pd.DataFrame) -> np.ndarray:
 @asset(
     group_name="sample",
     partitions_def=planning_area_partitions,
-    backfill_policy=SAMPLE_BACKFILL_POLICY,
+    backfill_policy=AREA_BACKFILL_POLICY,
     ins={
         "network": AssetIn(key="persona_network"),
         "planning_areas": AssetIn(key=census_key("planning_areas")),
