@@ -125,14 +125,16 @@ def pids_with_env(name: str, value: str) -> list[int]:
 def find_running_daemon(dagster_home: Path) -> int | None:
     """The pid of a Dagster daemon already serving the instance ``dagster_home`` (``make dev``'s, or a
     ``dagster-daemon run`` of its own), if any: ``make run`` then submits its backfill to that one."""
-    for pid in pids_with_env("DAGSTER_HOME", str(dagster_home)):
+    spellings = {str(dagster_home), str(Path(dagster_home).resolve()), os.environ.get("DAGSTER_HOME", "")} - {""}
+    for pid in sorted({p for home in spellings for p in pids_with_env("DAGSTER_HOME", home)}):
         if pid == os.getpid():
             continue
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "dagster-daemon run" in cmdline or "persona_assets.daemon run" in cmdline:
+        # dagster-daemon run; dagster dev's daemon (python -m dagster._daemon run); another make run's
+        if any(f"{name} run" in cmdline for name in ("dagster-daemon", "dagster._daemon", "persona_assets.daemon")):
             return pid
     return None
 

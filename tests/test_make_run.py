@@ -268,3 +268,22 @@ def test_make_run_is_one_backfill_that_resumes_after_ctrl_c_and_sigkill(tmp_path
                 os.killpg(proc.pid, signal.SIGKILL)
         server.stop()
         instance.dispose()
+
+
+def test_make_run_finds_a_daemon_already_serving_its_instance(tmp_path: Path) -> None:
+    """E.g. make dev's (``python -m dagster._daemon run``): the backfill then goes to it, not to a second daemon."""
+    from persona_assets.daemon import find_running_daemon
+
+    home = tmp_path / "home"
+    assert find_running_daemon(home) is None
+    sleeper = "import time; time.sleep(60)"
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    other = subprocess.Popen([sys.executable, "-c", sleeper, "-m", "dagster._daemon", "run"], env=env)
+    unrelated = subprocess.Popen([sys.executable, "-c", sleeper, "dagster", "dev"], env={**env, "DAGSTER_HOME": "/x"})
+    try:
+        wait_for(lambda: find_running_daemon(home) == other.pid, 10, "the daemon process is found")
+    finally:
+        for proc in (other, unrelated):
+            proc.kill()
+            proc.wait()
+    assert find_running_daemon(home) is None
