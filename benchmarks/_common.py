@@ -9,6 +9,7 @@ import os
 import platform
 import resource
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -92,3 +93,30 @@ def write_results(script: str, payload: dict[str, Any]) -> Path:
     path = RESULTS_DIR / f"{script}.json"
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
+
+
+def busy_cpu_seconds() -> float:
+    """CPU time spent by every process on the machine so far (/proc/stat: all but idle and iowait)."""
+    with open("/proc/stat", encoding="ascii") as fh:
+        fields = [int(x) for x in fh.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU time of this process and its waited-for children."""
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+class LoadSampler(threading.Thread):
+    """Samples the 1-minute load average every ``every_s`` seconds until ``stop`` is set."""
+
+    def __init__(self, every_s: float = 2.0) -> None:
+        super().__init__(daemon=True)
+        self.every_s, self.stop, self.samples = every_s, threading.Event(), []
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.samples.append(os.getloadavg()[0])
+            self.stop.wait(self.every_s)

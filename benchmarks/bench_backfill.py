@@ -31,13 +31,12 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import traceback
 from pathlib import Path
 from typing import Any
 
-from _common import REPO_ROOT, machine_info, now_iso, write_results
+from _common import REPO_ROOT, LoadSampler, busy_cpu_seconds, machine_info, now_iso, own_cpu_seconds, write_results
 
 SCRIPT = "bench_backfill"
 TOTAL_RECORDS = 148_000
@@ -80,31 +79,6 @@ def worker(tasks: Any, results: Any, total: int, seed: int) -> None:
     results.put(("done", os.getpid(), usage.ru_utime + usage.ru_stime))
 
 
-# --------------------------------------------------------------------------- machine load
-def _busy_cpu_seconds() -> float:
-    """CPU time spent by every process on the machine so far (/proc/stat: all but idle and iowait)."""
-    with open("/proc/stat", encoding="ascii") as fh:
-        fields = [int(x) for x in fh.readline().split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu_seconds() -> float:
-    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
-
-
-class LoadSampler(threading.Thread):
-    def __init__(self, every_s: float = 2.0) -> None:
-        super().__init__(daemon=True)
-        self.every_s, self.stop, self.samples = every_s, threading.Event(), []
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            self.samples.append(os.getloadavg()[0])
-            self.stop.wait(self.every_s)
-
-
 # --------------------------------------------------------------------------- parent
 def prerequisites() -> dict[str, float]:
     from dagster import DagsterInstance
@@ -134,7 +108,7 @@ def backfill(workers: int, areas: list[str], total: int, seed: int, data: Path) 
     for _ in range(workers):
         tasks.put(None)
     sampler = LoadSampler()
-    busy0, own0 = _busy_cpu_seconds(), _own_cpu_seconds()
+    busy0, own0 = busy_cpu_seconds(), own_cpu_seconds()
     sampler.start()
     t0 = time.perf_counter()
     procs = [ctx.Process(target=worker, args=(tasks, results, total, seed)) for _ in range(workers)]
@@ -157,7 +131,7 @@ def backfill(workers: int, areas: list[str], total: int, seed: int, data: Path) 
         p.join(timeout=60)
     sampler.stop.set()
     sampler.join()
-    busy, own = _busy_cpu_seconds() - busy0, _own_cpu_seconds() - own0
+    busy, own = busy_cpu_seconds() - busy0, own_cpu_seconds() - own0
     secs = [r["seconds"] for r in runs]
     failures = [f for r in runs for f in r.get("failures", [])]
     loads = sampler.samples or [os.getloadavg()[0]]

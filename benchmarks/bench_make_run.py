@@ -25,47 +25,22 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import REPO_ROOT, machine_info, now_iso, write_results
+from _common import REPO_ROOT, LoadSampler, busy_cpu_seconds, machine_info, now_iso, own_cpu_seconds, write_results
 
 SCRIPT = "bench_make_run"
 BASELINE_COMMIT = "c873492"
 FULL_TOTAL = 148_000
 BUDGET = 1.5
 STAGE_LINE = re.compile(r"^(\w+_job): .*?\(([\d.]+) s\)")
-
-
-def _busy_cpu_seconds() -> float:
-    with open("/proc/stat", encoding="ascii") as fh:
-        fields = [int(x) for x in fh.readline().split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-def _children_cpu_seconds() -> float:
-    c = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return c.ru_utime + c.ru_stime
-
-
-class LoadSampler(threading.Thread):
-    def __init__(self, every_s: float = 2.0) -> None:
-        super().__init__(daemon=True)
-        self.every_s, self.stop, self.samples = every_s, threading.Event(), []
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            self.samples.append(os.getloadavg()[0])
-            self.stop.wait(self.every_s)
 
 
 def run_side(name: str, checkout: Path, workdir: Path, total: int) -> dict[str, Any]:
@@ -87,14 +62,14 @@ def run_side(name: str, checkout: Path, workdir: Path, total: int) -> dict[str, 
     }
     cmd = [sys.executable, "-m", "persona_assets.run", "--narratives", "0", "--total-records", str(total)]
     sampler = LoadSampler()
-    busy0, own0 = _busy_cpu_seconds(), _children_cpu_seconds()
+    busy0, own0 = busy_cpu_seconds(), own_cpu_seconds()
     sampler.start()
     t0 = time.perf_counter()
     done = subprocess.run(cmd, cwd=checkout, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     sampler.stop.set()
     sampler.join()
-    busy, own = _busy_cpu_seconds() - busy0, _children_cpu_seconds() - own0
+    busy, own = busy_cpu_seconds() - busy0, own_cpu_seconds() - own0
     out = done.stdout + done.stderr
     stages = {m.group(1): float(m.group(2)) for line in out.splitlines() if (m := STAGE_LINE.match(line))}
     loads = sampler.samples or [os.getloadavg()[0]]

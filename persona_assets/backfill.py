@@ -15,7 +15,8 @@
   own record, until it ends; then the runs that failed, with their first error.
 - **After an interruption** (``close_interrupted``): a ``make run`` killed before its backfill ended leaves the
   backfill REQUESTED and its runs QUEUED or STARTED; the next one cancels that backfill and its queued runs and
-  marks runs whose worker is gone failed, so they hold no queue slot and are re-planned.
+  marks runs whose worker is gone failed and frees the pool slots they held, so they hold no queue or pool slot and
+  are re-planned.
 """
 
 from __future__ import annotations
@@ -355,7 +356,11 @@ def first_error(instance: DagsterInstance, run_id: str) -> str:
 # --------------------------------------------------------------------------- after an interrupted make run
 def close_interrupted(instance: DagsterInstance) -> list[str]:
     """Close what an interrupted ``make run`` left (see the module docstring); returns what it did, one line each."""
-    notes = [f"run {run_id}: its worker is gone, marked failed" for run_id in fail_orphaned_runs(instance)]
+    notes = []
+    for run_id in fail_orphaned_runs(instance):
+        # a step cut off inside a concurrency pool (the narratives' LLM pool) still holds its slot: free it now
+        instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+        notes.append(f"run {run_id}: its worker is gone, marked failed, its pool slots freed")
     open_statuses = [BulkActionStatus.REQUESTED, BulkActionStatus.CANCELING, BulkActionStatus.FAILING]
     for backfill in instance.get_backfills(filters=BulkActionsFilter(statuses=open_statuses)):
         if backfill.tags.get(LAUNCHED_BY_TAG) != LAUNCHED_BY:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from persona_assets.core.paths import REPO_ROOT
+from persona_assets.procfs import pids_with_env
 
 TICK_ENV = "SG_PERSONAS_BACKFILL_TICK_S"
 DEFAULT_TICK_S = 2.0
@@ -77,7 +78,7 @@ def supervise(parent: int, log: Path, args: Sequence[str]) -> int:
     signal.signal(signal.SIGINT, lambda signum, frame: requests.append(signum))
     signal.signal(signal.SIGTERM, lambda signum, frame: requests.append(signum))
     _die_with_parent(parent)
-    with open(log, "ab") as out:
+    with open(log, "wb") as out:  # one log per make run
         child = subprocess.Popen(
             [sys.executable, "-m", "persona_assets.daemon", "run", "--", *args],
             stdin=subprocess.DEVNULL,
@@ -99,27 +100,6 @@ def supervise(parent: int, log: Path, args: Sequence[str]) -> int:
         time.sleep(0.2)
     os.killpg(0, signal.SIGKILL)  # whatever is left of the group (run workers, code server), this process last
     return 0
-
-
-def pids_with_env(name: str, value: str) -> list[int]:
-    """Live processes (not zombies) whose environment has ``name=value`` (Linux ``/proc``; elsewhere none)."""
-    wanted = f"{name}={value}".encode()
-    out = []
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return out
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if wanted not in (entry / "environ").read_bytes().split(b"\0"):
-                continue
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if stat[stat.rfind(")") + 2 :].split()[0] != "Z":
-            out.append(int(entry.name))
-    return out
 
 
 def find_running_daemon(dagster_home: Path) -> int | None:

@@ -87,3 +87,26 @@ def wait_for(condition, timeout_s: float, what: str, every_s: float = 0.5):
             return value
         time.sleep(every_s)
     raise TimeoutError(f"not within {timeout_s:.0f} s: {what}")
+
+
+def materialize_upstream(data: Path) -> Path:
+    """The census tables, the planning areas, the network and the name tokens into the warehouse at ``data`` (an
+    ephemeral instance): what the planning-area assets read."""
+    from dagster import DagsterInstance, materialize
+
+    from persona_assets.census.assets import census_assets, planning_areas
+    from persona_assets.model.assets import persona_network
+    from persona_assets.names.assets import name_tokens
+
+    upstream = [*census_assets, planning_areas, persona_network, name_tokens]
+    assert materialize(upstream, resources=warehouse_resources(data), instance=DagsterInstance.ephemeral()).success
+    return data
+
+
+def copy_warehouse(source: Path, dest: Path) -> Path:
+    """A new data root at ``dest`` with the warehouse and the models of ``source``."""
+    import shutil
+
+    shutil.copytree(source / "warehouse", dest / "warehouse")
+    shutil.copytree(source / "models", dest / "models")
+    return dest

@@ -6,11 +6,10 @@ materialisation carries its own metadata (records, file); the checks cover the w
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 
 import pytest
-from _helpers import warehouse_resources
+from _helpers import copy_warehouse, materialize_upstream, warehouse_resources
 from dagster import AssetKey, DagsterInstance, materialize
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
@@ -39,15 +38,7 @@ def _sha(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def upstream(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("upstream")
-    assert materialize(UPSTREAM, resources=warehouse_resources(data), instance=DagsterInstance.ephemeral()).success
-    return data
-
-
-def _copy(upstream: Path, dest: Path) -> Path:
-    shutil.copytree(upstream / "warehouse", dest / "warehouse")
-    shutil.copytree(upstream / "models", dest / "models")
-    return dest
+    return materialize_upstream(tmp_path_factory.mktemp("upstream"))
 
 
 def _run(data: Path, server: LLMTestServer, selection: list, **kwargs: object):
@@ -62,7 +53,7 @@ def _run(data: Path, server: LLMTestServer, selection: list, **kwargs: object):
 
 
 def test_one_run_over_a_partition_range_writes_what_single_partition_runs_write(upstream: Path, tmp_path: Path) -> None:
-    grouped, single = _copy(upstream, tmp_path / "grouped"), _copy(upstream, tmp_path / "single")
+    grouped, single = copy_warehouse(upstream, tmp_path / "grouped"), copy_warehouse(upstream, tmp_path / "single")
     server = LLMTestServer().start()
     try:
         span = {ASSET_PARTITION_RANGE_START_TAG: AREAS[0], ASSET_PARTITION_RANGE_END_TAG: AREAS[-1]}

@@ -2,8 +2,8 @@
 ``max_concurrent_runs: 2`` (dagster.yaml): one warehouse (Parquet files + one DuckDB file) and one persistent
 Dagster instance (SQLite under a temporary DAGSTER_HOME that uses the project's dagster.yaml), while a reader
 opens the DuckDB file read-only now and then. No run may fail on DuckDB's lock, each partition holds exactly its
-allocation, the DuckDB view has every row once; re-running a partition (multiprocess executor, the way a launched
-run executes) replaces its rows."""
+allocation, the DuckDB view has every row once; re-running a partition (with the multiprocess executor: steps in
+processes of their own) replaces its rows."""
 
 from __future__ import annotations
 
@@ -91,10 +91,12 @@ def _in_process_worker(barrier, queue, data: str, home: str, area: str) -> None:
 
 def _launched_run_worker(barrier, queue, data: str, home: str, area: str, seed: int) -> None:
     """One run of the project's ``sample_job`` as the daemon launches it: the code location's own resources
-    (the dataset resource configured at launch, its data root from SG_PERSONAS_DATA_DIR), the multiprocess executor
-    (each step in its own process)."""
+    (the dataset resource configured at launch, its data root from SG_PERSONAS_DATA_DIR), with the multiprocess
+    executor (``SG_PERSONAS_EXECUTOR=multiprocess``: each step in its own process; the default runs them in the
+    run's process)."""
     try:
         os.environ["SG_PERSONAS_DATA_DIR"] = data  # the dataset resource's default root, in the step processes
+        os.environ["SG_PERSONAS_EXECUTOR"] = "multiprocess"
         from dagster import execute_job
         from dagster._core.definitions.reconstruct import ReconstructableRepository
 

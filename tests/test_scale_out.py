@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from _helpers import warehouse_resources
+from _helpers import copy_warehouse, materialize_upstream, warehouse_resources
 from dagster import AssetKey, DagsterEventType, DagsterInstance, materialize
 from dagster._core.definitions.events import AssetKeyPartitionKey
 from dagster._core.execution.backfill import BulkActionStatus
@@ -71,15 +70,7 @@ def llm():
 
 @pytest.fixture(scope="module")
 def upstream(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("upstream")
-    assert materialize(UPSTREAM, resources=warehouse_resources(data), instance=DagsterInstance.ephemeral()).success
-    return data
-
-
-def _root(upstream: Path, dest: Path) -> Path:
-    shutil.copytree(upstream / "warehouse", dest / "warehouse")
-    shutil.copytree(upstream / "models", dest / "models")
-    return dest
+    return materialize_upstream(tmp_path_factory.mktemp("upstream"))
 
 
 def _celery_env(home: Path, data: Path, redis, llm: LLMTestServer, **extra: str) -> dict[str, str]:
@@ -113,7 +104,7 @@ def _local_llm(server: LLMTestServer, data: Path) -> NarrativeLLM:
 def test_a_celery_backfill_of_eight_partitions_writes_the_bytes_of_a_local_run(
     redis, llm: LLMTestServer, upstream: Path, tmp_path: Path
 ) -> None:
-    local, shared = _root(upstream, tmp_path / "local"), _root(upstream, tmp_path / "shared")
+    local, shared = copy_warehouse(upstream, tmp_path / "local"), copy_warehouse(upstream, tmp_path / "shared")
     span = {ASSET_PARTITION_RANGE_START_TAG: AREAS[0], ASSET_PARTITION_RANGE_END_TAG: AREAS[-1]}
     before = llm.requests
     assert materialize(
@@ -206,7 +197,7 @@ def test_a_partition_rerun_on_another_worker_makes_no_calls_with_the_shared_cach
     redis, llm: LLMTestServer, upstream: Path, tmp_path: Path, shared_cache: bool
 ) -> None:
     first, second = "Bedok", "Tampines"
-    data = _root(upstream, tmp_path / "data")
+    data = copy_warehouse(upstream, tmp_path / "data")
     for area in (first, second):
         assert materialize(
             [area_population, residents, *UPSTREAM],

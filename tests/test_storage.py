@@ -101,25 +101,17 @@ def test_a_file_url_names_the_same_folder_as_its_path(tmp_path: Path) -> None:
 def test_io_managers_write_and_read_a_memory_root(tmp_path: Path) -> None:
     """The warehouse and network IO managers with the dataset's storage_url at memory://: census tables, the
     planning areas and the fitted network are written there (no local files, no DuckDB catalogue) and read back."""
+    from _helpers import warehouse_resources
     from dagster import DagsterInstance, build_input_context, materialize
     from upath import UPath
 
     from persona_assets.census.assets import census_assets, planning_areas
-    from persona_assets.io_managers import NetworkIOManager, WarehouseIOManager
+    from persona_assets.io_managers import NetworkIOManager
     from persona_assets.model.assets import persona_network
-    from persona_assets.names.assets import NameSources
-    from persona_assets.resources import CensusSnapshot
-    from persona_assets.settings import DatasetSettings
 
     url = f"memory://sg-personas-test/{tmp_path.name}-io"
-    dataset = DatasetSettings(data_dir=str(tmp_path / "data"), storage_url=url)
-    resources = {
-        "dataset": dataset,
-        "io_manager": WarehouseIOManager(settings=dataset),
-        "network_io_manager": NetworkIOManager(settings=dataset),
-        "census_snapshot": CensusSnapshot(),
-        "name_sources": NameSources(),
-    }
+    resources = warehouse_resources(tmp_path / "data", storage_url=url)
+    dataset = resources["dataset"]
     result = materialize(
         [*census_assets, planning_areas, persona_network], resources=resources, instance=DagsterInstance.ephemeral()
     )

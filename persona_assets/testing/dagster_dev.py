@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from persona_assets.core.paths import REPO_ROOT
+from persona_assets.procfs import PROC, iter_processes
 
 LOCATION_NAME = "sg_personas"
 
@@ -136,18 +137,7 @@ class DagsterDev:
 def _children_map() -> dict[int, list[int]]:
     """ppid -> pids, from /proc (Linux); empty elsewhere."""
     out: dict[int, list[int]] = {}
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return out
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...; comm may contain spaces/parentheses: split after the last ')'
-        fields = stat[stat.rfind(")") + 2 :].split()
+    for entry, fields in iter_processes():
         if len(fields) > 1:
             out.setdefault(int(fields[1]), []).append(int(entry.name))
     return out
@@ -181,20 +171,9 @@ def _exists(pid: int) -> bool:
 
 def _any_member(pgid: int) -> bool:
     """Whether a live (non-zombie) process of group ``pgid`` exists anywhere (scans /proc)."""
-    proc = Path("/proc")
-    if not proc.is_dir():
+    if not PROC.is_dir():
         return True
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+    return any(len(fields) > 2 and int(fields[2]) == pgid and fields[0] != "Z" for _, fields in iter_processes())
 
 
 def _start_time(pid: int) -> str | None:
