@@ -5,19 +5,30 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetIn, Config, MetadataValue, Output, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetIn,
+    Config,
+    MetadataValue,
+    Output,
+    asset,
+)
 
 from census_sources import TABLES, load_manifest
 from persona_assets.census.assets import census_key
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.core.model.derived import DERIVED_ASSUMPTIONS
+from persona_assets.core.model.joint import build_joint_report, coherence_figures, joint_gate, render_heatmaps
 from persona_assets.core.model.network import PersonaNetwork, fit_network, network_summary, structure_fingerprint
 from persona_assets.core.model.report import NATIONAL, build_fit_report, render_charts, render_html
-from persona_assets.core.model.tables import build_model_tables, official_references
+from persona_assets.core.model.tables import build_model_tables, official_references, population_15plus
 from persona_assets.core.paths import data_dir
 
 #: Bump when the harmonisation or fitting code changes meaningfully (it feeds the code version).
-MODEL_CODE_VERSION = "1"
+MODEL_CODE_VERSION = "2"
 
 #: Census tables the network reads (every one is a lineage edge in the UI).
 MODEL_INPUTS = (
@@ -41,6 +52,12 @@ MODEL_INPUTS = (
     "ghs2015_income_employed_pa",
     "mom_median_income_occupation_sex_2015",
     "ghs2015_dwelling_persons_pa",
+    # joint cross-tabs (qualification of all residents; dwelling by qualification, occupation, religion)
+    "mom_labour_force_education_sex",
+    "mom_labour_force_education_sex_2015",
+    "ghs2015_dwelling_religion_sex",
+    "ghs2015_dwelling_education_households",
+    "ghs2015_dwelling_occupation_households",
 )
 
 
@@ -119,6 +136,16 @@ REPORT_INPUTS = (
     "mom_employed_occupation_age_sex",
     "mom_employed_industry_occupation",
     "ghs2015_dwelling_persons_pa",
+    # joint cross-tabs (persona_assets.core.model.joint.JOINTS)
+    "ghs2015_age_ethnicity_sex",
+    "ghs2015_religion_ethnicity",
+    "mom_labour_force_education_sex",
+    "mom_labour_force_education_sex_2015",
+    "ghs2015_dwelling_religion_sex",
+    "ghs2015_dwelling_education_households",
+    "ghs2015_dwelling_occupation_households",
+    "ghs2015_dwelling_marital_tenancy_households",
+    "census2020_income_dwelling_households",
 )
 
 
@@ -139,9 +166,20 @@ class FitReportConfig(Config):
     metadata={"schema": "model"},
     kinds={"pandas"},
     owners=["team:model"],
+    check_specs=[
+        AssetCheckSpec(
+            "fit_report_joint_fidelity",
+            asset="fit_report",
+            blocking=True,
+            description="Every official cross-tab (nationally and in each planning area with at least 1,000 "
+            "records): the sample's conditional distributions within their sampling tolerance of the model's. "
+            "Blocks publication in the same run.",
+        )
+    ],
     description="Census fidelity of the full sample: per grounded field, official vs model vs synthetic shares "
-    "nationally and per planning area, total variation distances, PNG charts and an offline HTML page under "
-    "data/reports/fit_report/.",
+    "nationally and per planning area, total variation distances; per official cross-tab, the synthetic "
+    "conditional against the official and the model's (TVD, Cramér's V); PNG charts and heat maps and an offline "
+    "HTML page under data/reports/fit_report/.",
 )
 def fit_report(
     context: AssetExecutionContext,
@@ -149,7 +187,7 @@ def fit_report(
     network: PersonaNetwork,
     residents: pd.DataFrame,
     **tables: pd.DataFrame,
-) -> Output[pd.DataFrame]:
+):
     frames = {k.removeprefix("t_"): v for k, v in tables.items()}
     if config.chart_area not in network.areas:
         raise ValueError(f"chart_area {config.chart_area!r} is not a planning area")
@@ -159,19 +197,72 @@ def fit_report(
     charts = {scope: render_charts(shares, residents, scope, out_dir) for scope in (NATIONAL, config.chart_area)}
     shares.to_csv(out_dir / "shares.csv", index=False)
     tvd_table.to_csv(out_dir / "tvd.csv", index=False)
-    page = render_html(tvd_table, charts, out_dir / "index.html", "sg-personas census-fidelity report")
+    joint = build_joint_report(residents, network, frames, population_15plus(frames["respop_2025"], network.areas))
+    joint.table.to_csv(out_dir / "joint.csv", index=False)
+    joint.conditionals.to_csv(out_dir / "joint_conditionals.csv", index=False)
+    heatmaps = render_heatmaps(joint.conditionals, out_dir)
+    ratios = coherence_figures(residents, frames)
+    page = render_html(
+        tvd_table,
+        charts,
+        out_dir / "index.html",
+        "sg-personas census-fidelity report",
+        joint=joint.table,
+        heatmaps=heatmaps,
+        notes=tuple(f"{k}: {v:g}" for k, v in ratios.items()),
+    )
     national = tvd_table[tvd_table["scope"] == NATIONAL].drop(columns=["scope"])
     areas = tvd_table[(tvd_table["scope"] != NATIONAL) & (tvd_table["n"] >= 1000)]
     worst = areas.sort_values("tvd_synthetic_model", ascending=False).head(10)
-    return Output(
-        tvd_table,
+    passed, failed = joint_gate(joint.table)
+    joint_national = joint.table[joint.table["scope"] == NATIONAL]
+    joint_rows = joint.table.assign(field=joint.table["joint"], official_source=joint.table["source"], kind="joint")
+    yield Output(
+        pd.concat([tvd_table.assign(kind="marginal"), joint_rows.drop(columns=["joint", "source"])], ignore_index=True),
         metadata={
             "records": len(residents),
             "national_tvd": MetadataValue.md(frame_to_markdown(national, 20)),
             "max_national_tvd_synthetic_model": float(national["tvd_synthetic_model"].max()),
             "max_area_tvd_synthetic_model_1000plus": float(areas["tvd_synthetic_model"].max()) if len(areas) else 0.0,
             "worst_areas": MetadataValue.md(frame_to_markdown(worst, 10)),
+            "joint_national": MetadataValue.md(
+                frame_to_markdown(
+                    joint_national[
+                        [
+                            "joint",
+                            "n",
+                            "tvd_synthetic_official",
+                            "tvd_model_official",
+                            "cramers_v_official",
+                            "cramers_v_synthetic",
+                            "official_universe",
+                        ]
+                    ],
+                    len(joint_national),
+                )
+            ),
+            **{k: float(v) for k, v in ratios.items()},
             "report": MetadataValue.path(str(page)),
             "charts": MetadataValue.json({s: {k: str(v) for k, v in p.items()} for s, p in charts.items()}),
+        },
+    )
+    yield AssetCheckResult(
+        check_name="fit_report_joint_fidelity",
+        passed=passed,
+        severity=AssetCheckSeverity.ERROR,
+        description=f"{len(joint.table) - len(failed)} of {len(joint.table)} cross-tab x scope comparisons within "
+        "their sampling tolerance of the model"
+        + ("" if passed else f"; failing: {', '.join(sorted(set(failed['scope'] + ': ' + failed['joint'])))}"),
+        metadata={
+            "national": MetadataValue.md(
+                frame_to_markdown(
+                    joint_national[["joint", "n", "tvd_synthetic_model", "tolerance", "passed"]], len(joint_national)
+                )
+            ),
+            "failed": MetadataValue.md(
+                frame_to_markdown(failed[["scope", "joint", "tvd_synthetic_model", "tolerance"]], 20)
+                if len(failed)
+                else "none"
+            ),
         },
     )
