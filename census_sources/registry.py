@@ -1058,8 +1058,9 @@ _SPECS += [
             "dwelling_type": DWELLING_WITH_HDB_OTHER,
         },
         universe="Resident households, national, by the marital status of the head of household and tenancy "
-        "(owner / non-owner of the dwelling; household heads, not persons)",
-        grounds=("dwelling_type", "marital_status"),
+        "(owner / non-owner of the dwelling; household heads, not persons); compared with the sample in the fit "
+        "report, not fitted",
+        grounds=(),
         quirks=GHS_DWELLING_QUIRKS,
     ),
     TableSpec(
@@ -1103,8 +1104,8 @@ _SPECS += [
         rounding_unit=2,
         key_values={"income_band": HOUSEHOLD_INCOME_BANDS, "dwelling_type": DWELLING_TYPES},
         universe="Resident households, national; household income from work (including employer CPF) in SGD per "
-        "month, 2020 dollars (households, not persons)",
-        grounds=("dwelling_type", "monthly_income_band"),
+        "month, 2020 dollars (households, not persons); compared with the sample in the fit report, not fitted",
+        grounds=(),
         quirks=(
             "Table Builder layout with a two-level column header and footnotes",
             "footnote marker in '1- & 2- Room Flats2/' (includes HDB studio apartments)",
