@@ -55,7 +55,7 @@ def worker(tasks: Any, results: Any, total: int, seed: int) -> None:
 
     instance = DagsterInstance.get()  # DAGSTER_HOME and SG_PERSONAS_DATA_DIR come from the parent's environment
     job = defs.resolve_job_def("sample_job")
-    config = {**QUIET, "ops": {"residents": {"config": {"total_records": total, "base_seed": seed}}}}
+    config = {**QUIET, "resources": {"dataset": {"config": {"total_records": total, "base_seed": seed}}}}
     results.put(("ready", os.getpid(), time.time() - started))
     while (area := tasks.get()) is not None:
         t0 = time.perf_counter()

@@ -87,7 +87,7 @@ def child_dagster(out: Path) -> dict[str, Any]:
 
     imported = time.perf_counter()
     instance = DagsterInstance.get()
-    config = {"ops": {"residents": {"config": {"total_records": TOTAL_RECORDS, "base_seed": BASE_SEED}}}}
+    config = {"resources": {"dataset": {"config": {"total_records": TOTAL_RECORDS, "base_seed": BASE_SEED}}}}
     per_area: dict[str, float] = {}
     loop_start = time.perf_counter()
     for area in PLANNING_AREAS:
@@ -116,18 +116,18 @@ def child_core(out: Path) -> dict[str, Any]:
     from persona_assets.core.model.allocation import allocate_areas
     from persona_assets.core.model.network import PersonaNetwork
     from persona_assets.core.model.residents import sample_residents
-    from persona_assets.core.paths import data_dir
+    from persona_assets.core.paths import default_data_root
 
     imported = time.perf_counter()
     respop, ura = load_table("respop_2025"), load_table("ura_planning_areas")
-    net = PersonaNetwork.load_current(data_dir() / "models" / "persona_network")
+    net = PersonaNetwork.load_current(default_data_root() / "models" / "persona_network")
     areas = summarise_planning_areas(respop, ura)
     import pandas as pd
 
-    from persona_assets.sample.assets import name_model
+    from persona_assets.sample.assets import load_name_model
 
-    tokens = pd.read_parquet(data_dir() / "warehouse" / "names" / "name_tokens.parquet")
-    names = (name_model(tokens), load_table("cea_name_hashes"))
+    tokens = pd.read_parquet(default_data_root() / "warehouse" / "names" / "name_tokens.parquet")
+    names = (load_name_model(tokens), load_table("cea_name_hashes"))
     setup_done = time.perf_counter()
 
     def sample_all() -> dict[str, Any]:
@@ -149,7 +149,7 @@ def child_core(out: Path) -> dict[str, Any]:
     # The asset's work besides sampling, still without Dagster: fidelity check and Parquet write per area.
     from persona_assets.core import storage
     from persona_assets.core.model.fidelity import area_marginals, compare
-    from persona_assets.sample.assets import area_age_sex
+    from persona_assets.sample.assets import count_age_sex
 
     scratch = out.parent / "core_parquet"
     alloc = allocate_areas(areas.set_index("planning_area")["residents_15plus"], TOTAL_RECORDS)
@@ -159,7 +159,7 @@ def child_core(out: Path) -> dict[str, Any]:
         n = int(alloc[area])
         df = sample_residents(net, area, pop, n, BASE_SEED, names=names)
         if n:
-            compare(df, area_marginals(net, area, area_age_sex(pop)), net)
+            compare(df, area_marginals(net, area, count_age_sex(pop)), net)
         storage.write_parquet_atomic(df, scratch / storage.partition_file_name(area))
     full_end = time.perf_counter()
     return {

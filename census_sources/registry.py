@@ -38,8 +38,9 @@ LFS2024 = "https://stats.mom.gov.sg/Pages/Labour-Force-In-Singapore-2024.aspx"
 
 MOM_YEAR = "2024"
 
-SEXES = ("Male", "Female", TOTAL)
-ETHNICITIES = ("Chinese", "Malay", "Indian", "Others", TOTAL)
+#: Key values of the source tables' sex and ethnicity columns: the record's categories and the publishers' total.
+SEX_KEYS = ("Male", "Female", TOTAL)
+ETHNICITY_KEYS = ("Chinese", "Malay", "Indian", "Others", TOTAL)
 
 
 def _raw(raw: Path, rel: str) -> Path:
@@ -344,7 +345,7 @@ _SPECS: list[TableSpec] = [
         totals={"planning_area": TOTAL, "subzone": TOTAL, "ethnicity": TOTAL, "sex": TOTAL},
         rounding_unit=10,
         dash_allowance=50,
-        key_values={"ethnicity": ETHNICITIES, "sex": SEXES},
+        key_values={"ethnicity": ETHNICITY_KEYS, "sex": SEX_KEYS},
         universe="Singapore residents, all ages",
         grounds=("ethnicity",),
         quirks=(
@@ -442,7 +443,7 @@ _SPECS: list[TableSpec] = [
         keys=("age_group", "ethnicity", "sex"),
         totals={"age_group": TOTAL, "ethnicity": TOTAL, "sex": TOTAL},
         slack=2,
-        key_values={"ethnicity": ETHNICITIES, "sex": SEXES},
+        key_values={"ethnicity": ETHNICITY_KEYS, "sex": SEX_KEYS},
         universe="Singapore residents, national; the 'Total' residential-status block",
         grounds=("ethnicity",),
         quirks=("legacy .xls print layout with repeated page headers", "age labels padded with spaces"),
@@ -605,7 +606,7 @@ _SPECS: list[TableSpec] = [
         nullable=True,
         totals={"sex": TOTAL, "age_group": TOTAL, "occupation": TOTAL},
         rounding_unit=100,
-        key_values={"sex": SEXES},
+        key_values={"sex": SEX_KEYS},
         universe="Employed residents aged 15+",
         grounds=("occupation",),
         quirks=("Table Builder layout", "values in thousands → persons", "'na' kept as a flag"),
@@ -655,7 +656,7 @@ _SPECS: list[TableSpec] = [
         keys=("sex", "education"),
         totals={"sex": TOTAL, "education": TOTAL},
         rounding_unit=100,
-        key_values={"sex": SEXES},
+        key_values={"sex": SEX_KEYS},
         universe="Resident labour force aged 15+",
         grounds=("education_level",),
     ),
@@ -672,7 +673,7 @@ _SPECS: list[TableSpec] = [
         nullable=True,
         totals={"sex": TOTAL, "age_group": TOTAL, "education": TOTAL},
         rounding_unit=100,
-        key_values={"sex": SEXES},
+        key_values={"sex": SEX_KEYS},
         universe="Employed residents aged 15+",
         grounds=("education_level",),
     ),
@@ -689,7 +690,7 @@ _SPECS: list[TableSpec] = [
         nullable=True,
         totals={"sex": TOTAL, "age_group": TOTAL, "marital_status": TOTAL},
         rounding_unit=100,
-        key_values={"sex": SEXES},
+        key_values={"sex": SEX_KEYS},
         universe="Employed residents aged 15+",
         grounds=("marital_status",),
     ),
@@ -708,7 +709,7 @@ _SPECS: list[TableSpec] = [
         unit="per cent",
         integer=False,
         nullable=True,
-        key_values={"sex": SEXES},
+        key_values={"sex": SEX_KEYS},
         universe="Residents aged 15+ (employment rate = employed / population)",
         grounds=("marital_status", "labour_force_status"),
         quirks=("'s' = suppressed (small sample) kept as a flag", "aggregate age rows (15-24 …) dropped"),
@@ -1009,7 +1010,7 @@ _SPECS += [
         key_values={"education": tuple(HQA_GHS.values()), "dwelling_type": DWELLING_WITH_HDB_OTHER},
         universe="Resident households, national, by the highest qualification attained of the head of household "
         "(household heads, not persons)",
-        grounds=("dwelling_type", "education_level"),
+        grounds=("dwelling_type",),  # the dwelling table conditions on the other fields; it does not ground them
         quirks=GHS_DWELLING_QUIRKS,
     ),
     TableSpec(
@@ -1031,7 +1032,7 @@ _SPECS += [
         key_values={"occupation": tuple(dict.fromkeys(OCCUPATION.values())), "dwelling_type": DWELLING_WITH_HDB_OTHER},
         universe="Resident households whose head is working, national, by the head's occupation (SSOC 2010 major "
         "groups; household heads, not persons)",
-        grounds=("dwelling_type", "occupation"),
+        grounds=("dwelling_type",),  # the dwelling table conditions on the other fields; it does not ground them
         quirks=(*GHS_DWELLING_QUIRKS, "SSOC 2010 group names mapped"),
     ),
     TableSpec(
@@ -1082,11 +1083,11 @@ _SPECS += [
         slack=200 * 10,
         key_values={
             "religion": tuple(RELIGION_GHS_DWELLING.values()),
-            "sex": SEXES,
+            "sex": SEX_KEYS,
             "dwelling_type": DWELLING_WITH_HDB_OTHER,
         },
         universe="Residents aged 15+ (persons), national",
-        grounds=("dwelling_type", "religion"),
+        grounds=("dwelling_type",),  # the dwelling table conditions on the other fields; it does not ground them
         quirks=(*GHS_DWELLING_QUIRKS, "'Christianity- Catholic' / '- Other Christians' mapped"),
     ),
     TableSpec(
@@ -1125,7 +1126,7 @@ _SPECS += [
         keys=("sex", "education"),
         totals={"sex": TOTAL, "education": TOTAL},
         rounding_unit=100,
-        key_values={"sex": SEXES},
+        key_values={"sex": SEX_KEYS},
         universe="Resident labour force aged 15+, 2015 (the year of the GHS 2015 qualification table)",
         grounds=("education_level",),
     ),

@@ -1,12 +1,15 @@
-"""The code location: one entry point for ``dagster dev``, ``workspace.yaml`` and ``pyproject.toml``."""
+"""The code location: one entry point for ``dagster dev``, ``workspace.yaml`` and ``pyproject.toml``.
+
+Every resource is bound here, once: the dataset settings (data root, total records, base seed, narrative budget;
+set per run in the Launchpad or run config, ``resources: {dataset: {config: …}}``) and, on top of them, the IO
+managers; the census snapshot; the name sources; the LLM (from ``SG_PERSONAS_LLM_*``)."""
 
 from dagster import AssetSelection, Definitions, define_asset_job
 
 from persona_assets.census.assets import area_population, census_assets, planning_areas
 from persona_assets.census.checks import census_checks
-from persona_assets.io_managers import WarehouseIOManager
+from persona_assets.io_managers import NetworkIOManager, WarehouseIOManager
 from persona_assets.model.assets import fit_report, persona_network
-from persona_assets.model.io import NetworkIOManager
 from persona_assets.names.assets import NameSources, name_report, name_tokens
 from persona_assets.narratives.assets import persona_narratives
 from persona_assets.narratives.resources import llm_from_env
@@ -14,6 +17,7 @@ from persona_assets.partitions import planning_area_partitions
 from persona_assets.publish.assets import personas_candidate, personas_dataset
 from persona_assets.resources import CensusSnapshot
 from persona_assets.sample.assets import residents
+from persona_assets.settings import DatasetSettings
 
 census_tables_job = define_asset_job(
     "census_tables_job",
@@ -60,6 +64,8 @@ publish_job = define_asset_job(
     description="Gate the whole dataset (blocking Great Expectations suites, Data Docs) and publish the release.",
 )
 
+dataset = DatasetSettings.configure_at_launch()
+
 defs = Definitions(
     assets=[
         *census_assets,
@@ -77,8 +83,9 @@ defs = Definitions(
     asset_checks=census_checks,
     jobs=[census_tables_job, area_population_job, model_job, sample_job, narratives_job, report_job, publish_job],
     resources={
-        "io_manager": WarehouseIOManager(),
-        "network_io_manager": NetworkIOManager(),
+        "dataset": dataset,
+        "io_manager": WarehouseIOManager(settings=dataset),
+        "network_io_manager": NetworkIOManager(settings=dataset),
         "census_snapshot": CensusSnapshot(),
         "name_sources": NameSources(),
         "llm": llm_from_env(),

@@ -8,7 +8,7 @@ from persona_assets.core.gx_suites import SuiteReport
 from persona_assets.core.markdown import frame_to_markdown
 
 
-def suite_check_result(
+def build_suite_check_result(
     check_name: str,
     reports: list[SuiteReport],
     severity: AssetCheckSeverity = AssetCheckSeverity.ERROR,

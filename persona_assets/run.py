@@ -4,8 +4,9 @@ calls). Runs are recorded in the instance, so ``make dev`` shows them in the UI 
     python -m persona_assets.run [--areas "Ang Mo Kio" "Bedok" ...] [--total-records N] [--seed S]
                                  [--narratives N|all] [--workers W]
 
-Narratives run one planning area per worker process (default: one per core); each process loads the embedded
-model once and keeps it for every area it handles.
+The options set the ``dataset`` resource (``persona_assets/settings.py``) of every run, so all partitions of one
+dataset share them. Narratives run one planning area per worker process (default: one per core); each process
+loads the embedded model once and keeps it for every area it handles.
 """
 
 import argparse
@@ -17,10 +18,14 @@ from concurrent.futures import ProcessPoolExecutor
 
 from dagster import DagsterInstance
 
+from persona_assets.core.dataset_settings import (
+    DEFAULT_BASE_SEED,
+    DEFAULT_RECORDS_PER_PARTITION,
+    DEFAULT_TOTAL_RECORDS,
+)
+from persona_assets.core.paths import default_data_root
 from persona_assets.definitions import defs
-from persona_assets.narratives.assets import DEFAULT_RECORDS_PER_PARTITION
 from persona_assets.partitions import PLANNING_AREAS
-from persona_assets.sample.assets import DEFAULT_SEED, DEFAULT_TOTAL
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # every event still goes to the instance
 
@@ -29,9 +34,15 @@ def _instance() -> DagsterInstance:
     return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
 
 
-def _narrate_area(area: str, records_per_partition: str) -> tuple[str, bool, str]:
+def dataset_config(total_records: int, base_seed: int, records_per_partition: str) -> dict:
+    """Run config that sets the ``dataset`` resource (the data root stays the default: ``$SG_PERSONAS_DATA_DIR``
+    or ``data/``)."""
+    settings = {"total_records": total_records, "base_seed": base_seed, "records_per_partition": records_per_partition}
+    return {"resources": {"dataset": {"config": settings}}}
+
+
+def _narrate_area(area: str, config: dict) -> tuple[str, bool, str]:
     """One ``narratives_job`` run (in a worker process)."""
-    config = {"ops": {"persona_narratives": {"config": {"records_per_partition": records_per_partition}}}}
     result = defs.resolve_job_def("narratives_job").execute_in_process(
         instance=_instance(), raise_on_error=False, run_config={**QUIET, **config}, partition_key=area
     )
@@ -46,8 +57,8 @@ def _narrate_area(area: str, records_per_partition: str) -> tuple[str, bool, str
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--areas", nargs="*", help="planning areas to sample (default: all 55)")
-    ap.add_argument("--total-records", type=int, default=DEFAULT_TOTAL, help="records across all 55 areas")
-    ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help="base seed")
+    ap.add_argument("--total-records", type=int, default=DEFAULT_TOTAL_RECORDS, help="records across all 55 areas")
+    ap.add_argument("--seed", type=int, default=DEFAULT_BASE_SEED, help="base seed")
     ap.add_argument(
         "--narratives",
         default=DEFAULT_RECORDS_PER_PARTITION,
@@ -62,11 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     instance = _instance()
     started = time.perf_counter()
-    quiet = QUIET
+    config = dataset_config(args.total_records, args.seed, str(args.narratives))
+    root = default_data_root()
 
-    def run(job_name: str, run_config: dict | None = None, **kwargs: object) -> bool:
+    def run(job_name: str, **kwargs: object) -> bool:
         result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, raise_on_error=False, run_config={**quiet, **(run_config or {})}, **kwargs
+            instance=instance, raise_on_error=False, run_config={**QUIET, **config}, **kwargs
         )
         if not result.success:
             where = f" for {kwargs['partition_key']!r}" if "partition_key" in kwargs else ""
@@ -77,10 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         if not run(job):
             return 1
         print(f"{job}: ok ({time.perf_counter() - started:.1f} s)")
-    config = {"ops": {"residents": {"config": {"total_records": args.total_records, "base_seed": args.seed}}}}
     sample_started = time.perf_counter()
     for area in areas:
-        if not run("sample_job", partition_key=area, run_config=config):
+        if not run("sample_job", partition_key=area):
             return 1
     print(f"sample_job: {len(areas)} partitions ok ({time.perf_counter() - sample_started:.1f} s)")
     if str(args.narratives).strip() != "0":
@@ -88,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         failures = []
         # spawn: fresh interpreters (no forked llama.cpp/torch state); one model instance per worker process
         with ProcessPoolExecutor(max_workers=max(1, args.workers), mp_context=mp.get_context("spawn")) as pool:
-            futures = [pool.submit(_narrate_area, area, str(args.narratives)) for area in areas]
+            futures = [pool.submit(_narrate_area, area, config) for area in areas]
             for fut in futures:
                 area, ok, summary = fut.result()
                 if not ok:
@@ -102,11 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     if set(areas) == set(PLANNING_AREAS):
         if not run("report_job"):
             return 1
-        print("report_job: ok (data/reports/fit_report/index.html)")
+        print(f"report_job: ok ({root / 'reports' / 'fit_report' / 'index.html'})")
         if not run("publish_job"):
             print("publication blocked or failed: the previous release (if any) is unchanged", file=sys.stderr)
             return 1
-        print("publish_job: ok (data/published/README.md, data/reports/data_docs/index.html)")
+        print(f"publish_job: ok ({root / 'published' / 'README.md'}, {root / 'reports' / 'data_docs' / 'index.html'})")
     print(f"done in {time.perf_counter() - started:.1f} s")
     return 0
 

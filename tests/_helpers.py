@@ -26,16 +26,51 @@ def assert_located(
         assert f"sheet {sheet!r}" in msg
 
 
-def warehouse_resources(data: Path) -> dict[str, object]:
-    """The Dagster resources of an in-process run against a temporary warehouse folder."""
-    from persona_assets.io_managers import WarehouseIOManager
-    from persona_assets.model.io import NetworkIOManager
+def warehouse_resources(data: Path, **settings: object) -> dict[str, object]:
+    """The Dagster resources of an in-process run against a temporary warehouse folder; ``settings`` are the other
+    fields of the ``dataset`` resource (total_records, base_seed, records_per_partition)."""
+    from persona_assets.io_managers import NetworkIOManager, WarehouseIOManager
     from persona_assets.names.assets import NameSources
     from persona_assets.resources import CensusSnapshot
+    from persona_assets.settings import DatasetSettings
 
+    dataset = DatasetSettings(data_dir=str(data), **settings)
     return {
-        "io_manager": WarehouseIOManager(data_dir=str(data)),
-        "network_io_manager": NetworkIOManager(data_dir=str(data)),
+        "dataset": dataset,
+        "io_manager": WarehouseIOManager(settings=dataset),
+        "network_io_manager": NetworkIOManager(settings=dataset),
         "census_snapshot": CensusSnapshot(),
         "name_sources": NameSources(),
     }
+
+
+def _plain(v: object) -> object:
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple | np.ndarray):
+        return [_plain(x) for x in v]
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating | float):
+        return None if np.isnan(v) else float(v)
+    if v is None or v is pd.NA:
+        return None
+    return v
+
+
+def canonical_digest(df) -> str:
+    """sha256 of a frame's columns, dtypes and values as canonical JSON (independent of Parquet writer versions;
+    the same function computed ``tests/golden/residents_partitions.json`` on the commit before issue 14)."""
+    import hashlib
+    import json
+
+    payload = {
+        "columns": [str(c) for c in df.columns],
+        "dtypes": [str(t) for t in df.dtypes],
+        "rows": [[_plain(v) for v in row] for row in df.itertuples(index=False, name=None)],
+    }
+    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()

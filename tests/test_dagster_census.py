@@ -17,6 +17,7 @@ from persona_assets.census.assets import area_population, census_assets, plannin
 from persona_assets.census.checks import census_checks
 from persona_assets.io_managers import WarehouseIOManager
 from persona_assets.resources import CensusSnapshot
+from persona_assets.settings import DatasetSettings
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +26,7 @@ UNPARTITIONED = [*census_assets, planning_areas]
 
 def resources(data: Path, snapshot: Path | None = None) -> dict[str, object]:
     return {
-        "io_manager": WarehouseIOManager(data_dir=str(data)),
+        "io_manager": WarehouseIOManager(settings=DatasetSettings(data_dir=str(data))),
         "census_snapshot": CensusSnapshot(path=str(snapshot) if snapshot else ""),
     }
 

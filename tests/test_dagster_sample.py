@@ -2,15 +2,18 @@
 partitions with their blocking fidelity check, exact re-runs of one partition, empty partitions."""
 
 import hashlib
+import json
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
-from _helpers import warehouse_resources
+from _helpers import canonical_digest, warehouse_resources
 from dagster import AssetKey, DagsterInstance, materialize
 
 from persona_assets.census.assets import area_population, census_assets, planning_areas
+from persona_assets.core.dataset_settings import SETTINGS_KEY
 from persona_assets.model.assets import persona_network
 from persona_assets.names.assets import name_tokens
 from persona_assets.sample.assets import residents
@@ -18,8 +21,8 @@ from persona_assets.sample.assets import residents
 pytestmark = pytest.mark.slow
 
 
-def _resources(data: Path) -> dict[str, object]:
-    return warehouse_resources(data)
+def _resources(data: Path, **settings: object) -> dict[str, object]:
+    return warehouse_resources(data, **settings)
 
 
 def _sha(path: Path) -> str:
@@ -48,9 +51,8 @@ def _sample(data: Path, instance: DagsterInstance, area: str, total: int = 148_0
         [area_population, residents, *census_assets, planning_areas, persona_network, name_tokens],
         selection=[area_population, residents],
         partition_key=area,
-        resources=_resources(data),
+        resources=_resources(data, total_records=total, base_seed=7),
         instance=instance,
-        run_config={"ops": {"residents": {"config": {"total_records": total, "base_seed": 7}}}},
     )
 
 
@@ -63,9 +65,17 @@ def test_residents_partition_with_passing_fidelity_check(warehouse) -> None:
     assert checks["residents_privacy"].passed
     assert checks["residents_privacy"].metadata["register_full_name_matches"].value == 0
     assert checks["residents_fidelity"].metadata["max_tvd"].value < 0.05
-    df = pd.read_parquet(data / "warehouse" / "sample" / "residents" / "bedok.parquet")
+    path = data / "warehouse" / "sample" / "residents" / "bedok.parquet"
+    df = pd.read_parquet(path)
     mat = [e for e in result.get_asset_materialization_events() if e.asset_key == AssetKey("residents")][0]
     assert len(df) == mat.materialization.metadata["records"].value > 5000
+    # the records the commit before issue 14 sampled with this seed, and the settings they were made with
+    golden = json.loads((Path(__file__).parent / "golden" / "residents_partitions.json").read_text())
+    (expected,) = [g for g in golden["partitions"] if (g["planning_area"], g["base_seed"]) == ("Bedok", 7)]
+    assert canonical_digest(df) == expected["canonical_sha256"]
+    settings = {"base_seed": 7, "total_records": 148_000}
+    assert json.loads(pq.read_schema(path).metadata[SETTINGS_KEY.encode()]) == settings
+    assert mat.materialization.metadata["dataset_settings"].value == settings
     assert set(df["planning_area"]) == {"Bedok"}
     assert df[["first_name", "last_name", "full_name"]].notna().all().all()
     malay_men = df[(df.ethnicity == "Malay") & (df.sex == "Male")]
@@ -144,9 +154,8 @@ def test_narratives_partition_against_the_fault_server(warehouse) -> None:
                 ],
                 selection=[persona_narratives],
                 partition_key="Bedok",
-                resources={**_resources(data), "llm": llm},
+                resources={**_resources(data, base_seed=7, records_per_partition="9"), "llm": llm},
                 instance=instance,
-                run_config={"ops": {"persona_narratives": {"config": {"records_per_partition": "9"}}}},
             )
 
         result = run()
@@ -154,7 +163,9 @@ def test_narratives_partition_against_the_fault_server(warehouse) -> None:
         first_calls = server.requests
         assert first_calls == 9 + server.faults_served["bad_narrative"]
         assert server.faults_served["bad_narrative"] > 0  # resampling was exercised
-        df = pd.read_parquet(data / "warehouse" / "narratives" / "persona_narratives" / "bedok.parquet")
+        nar_path = data / "warehouse" / "narratives" / "persona_narratives" / "bedok.parquet"
+        df = pd.read_parquet(nar_path)
+        assert json.loads(pq.read_schema(nar_path).metadata[SETTINGS_KEY.encode()]) == {"records_per_partition": "9"}
         people = select_records(pd.read_parquet(data / "warehouse" / "sample" / "residents" / "bedok.parquet"), 9)
         assert list(df["uuid"]) == list(people["uuid"])
         assert people["age"].nunique() > 1  # a random sample of the partition, not its first (youngest) rows
@@ -171,5 +182,89 @@ def test_narratives_partition_against_the_fault_server(warehouse) -> None:
         assert server.requests == first_calls  # unchanged re-run: every call served from the cache
         with duckdb.connect(str(data / "sg_personas.duckdb"), read_only=True) as con:
             assert con.execute("SELECT count(*) FROM narratives.persona_narratives").fetchone()[0] == 9
+    finally:
+        server.stop()
+
+
+def test_a_network_code_change_shows_stale_in_the_ui_down_the_graph(warehouse, tmp_path: Path) -> None:
+    """What the UI shows (Dagster's stale-status resolver over the instance) after an edit of the network code,
+    in a copy of the repository: persona_network is stale at once (new code version), so are the residents (their
+    code imports the network module); once the network is re-materialised the residents are stale through its new
+    data version, and once they are, the narratives; re-materialising brings each back to fresh (the narratives
+    with zero new LLM calls). Census tables and name tokens stay fresh throughout."""
+    import shutil
+
+    from dagster import AssetsDefinition
+    from dagster._core.definitions.data_version import StaleStatus
+    from dagster._utils.test.data_versions import get_stale_status_resolver
+
+    from persona_assets.code_versions import list_code_versions
+    from persona_assets.definitions import defs
+    from persona_assets.narratives.assets import persona_narratives
+    from persona_assets.narratives.resources import NarrativeLLM, configured_llm_model
+    from persona_assets.testing.llm_server import LLMTestServer
+
+    data, instance = warehouse
+    area = "Bukit Timah"
+    root = Path(__file__).resolve().parents[1]
+    server = LLMTestServer().start()
+    llm = NarrativeLLM(model="openai/test-model", api_base=server.base_url, api_key="sk-test", timeout_s=10)
+    resources = {**_resources(data, base_seed=7, records_per_partition="2"), "llm": llm}
+
+    def run(assets: list[AssetsDefinition], key: str, partition: str | None = None) -> None:
+        selected = [a for a in assets if AssetKey.from_user_string(key) in a.keys]
+        result = materialize(
+            assets, selection=selected, partition_key=partition, resources=resources, instance=instance
+        )
+        assert result.success
+
+    def status(assets: list[AssetsDefinition]) -> dict[str, StaleStatus]:
+        resolver = get_stale_status_resolver(instance, assets)
+        keys = {"persona_network": None, "residents": area, "persona_narratives": area, "name_tokens": None}
+        out = {k: resolver.get_status(AssetKey(k), p) for k, p in keys.items()}
+        out["census/respop_2025"] = resolver.get_status(AssetKey(["census", "respop_2025"]))
+        return out
+
+    fresh = dict.fromkeys(["persona_network", "residents", "persona_narratives", "name_tokens"], StaleStatus.FRESH)
+    try:
+        current = list(defs.assets)
+        needed = [*census_assets, planning_areas, area_population, persona_network, name_tokens, residents]
+        assert _sample(data, instance, area).success
+        run([*needed, persona_narratives], "persona_narratives", area)
+        assert status(current) == {**fresh, "census/respop_2025": StaleStatus.FRESH}
+
+        copy = tmp_path / "repo"
+        for folder in ("persona_assets", "census_sources", "expectations"):
+            shutil.copytree(root / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
+        with open(copy / "persona_assets" / "core" / "model" / "network.py", "a", encoding="utf-8") as fh:
+            fh.write("\n# a change to the network code\n")
+        versions = list_code_versions(copy, configured_llm_model())
+        edited = [
+            a.map_asset_specs(lambda s: s.replace_attributes(code_version=versions[s.key.to_user_string()]))
+            for a in current
+        ]
+        resolver = get_stale_status_resolver(instance, edited)
+        causes = [c.reason for c in resolver.get_stale_causes(AssetKey("persona_network"))]
+        assert causes == ["has a new code version"]
+        stale = StaleStatus.STALE
+        assert status(edited) == {
+            **fresh,
+            "persona_network": stale,
+            "residents": stale,
+            "census/respop_2025": fresh["name_tokens"],
+        }
+
+        run(edited, "persona_network")  # the maintainer re-materialises the network ...
+        causes = [
+            c.reason for c in get_stale_status_resolver(instance, edited).get_stale_causes(AssetKey("residents"), area)
+        ]
+        assert "has a new dependency data version" in causes and "has a new code version" in causes
+        assert status(edited)["persona_network"] == StaleStatus.FRESH
+        run(edited, "residents", area)  # ... then backfills the area: now its narratives are stale
+        assert status(edited) == {**fresh, "persona_narratives": stale, "census/respop_2025": StaleStatus.FRESH}
+        calls = server.requests
+        run(edited, "persona_narratives", area)
+        assert status(edited) == {**fresh, "census/respop_2025": StaleStatus.FRESH}
+        assert server.requests == calls  # the same residents, prompts and model: every text from the cache
     finally:
         server.stop()

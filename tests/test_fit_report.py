@@ -10,9 +10,7 @@ from persona_assets.core.model.tables import official_references, population_15p
 
 
 def test_report_tables_and_pages(full_sample, network, census_frames, tmp_path: Path) -> None:
-    shares, tvd = build_fit_report(
-        full_sample, network, census_frames, official_references(census_frames, network.areas)
-    )
+    shares, tvd = build_fit_report(full_sample, network, census_frames, official_references(census_frames))
     national = tvd[tvd["scope"] == NATIONAL].set_index("field")
     assert set(national.index) == set(GROUNDED)
     assert (national["tvd_synthetic_model"] <= 0.01).all()

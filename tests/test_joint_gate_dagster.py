@@ -6,15 +6,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _helpers import warehouse_resources
 from dagster import AssetIn, AssetSpec, DagsterInstance, asset, materialize
 
 from persona_assets.core.census import area_adult_population, summarise_planning_areas
 from persona_assets.core.model.allocation import allocate_areas
 from persona_assets.core.model.residents import sample_residents
 from persona_assets.core.storage import store_partition, store_table
-from persona_assets.io_managers import WarehouseIOManager
 from persona_assets.model.assets import REPORT_INPUTS, fit_report
-from persona_assets.model.io import NetworkIOManager
 from persona_assets.partitions import planning_area_partitions
 
 TOTAL = 3_000
@@ -53,10 +52,7 @@ def _run(tmp_path: Path, network, census_frames, residents: dict[str, pd.DataFra
     return materialize(
         [*upstream, fit_report, after_the_report],
         selection=[fit_report, after_the_report],
-        resources={
-            "io_manager": WarehouseIOManager(data_dir=str(data)),
-            "network_io_manager": NetworkIOManager(data_dir=str(data)),
-        },
+        resources=warehouse_resources(data),
         run_config={"ops": {"fit_report": {"config": {"report_dir": str(tmp_path / "report")}}}},
         instance=DagsterInstance.ephemeral(),
         raise_on_error=False,

@@ -13,8 +13,9 @@ import pytest
 
 from persona_assets.core.narratives.client import LiteLLMClient
 from persona_assets.core.narratives.engine import CallCache, EngineSettings, NarrativeEngine, summarise
-from persona_assets.core.narratives.prompts import ALL_FIELDS, read_facts, render_messages
+from persona_assets.core.narratives.prompts import read_facts, render_messages
 from persona_assets.core.narratives.validate import parse_answer, validate_narrative
+from persona_assets.core.schema import LLM_FIELDS
 from persona_assets.testing.llm_server import FAULTS, LLMTestServer, narrative_for
 
 MODEL = "openai/test-model"
@@ -118,7 +119,7 @@ def test_prompt_uses_the_record_and_round_trips() -> None:
     facts = read_facts(render_messages(rec))
     assert facts["full_name"] == rec["full_name"] and facts["religion"] == "Islam"
     assert facts["big_five"] == {"openness": "high"}
-    assert all(f in render_messages(rec)[0]["content"] for f in ALL_FIELDS)
+    assert all(f in render_messages(rec)[0]["content"] for f in LLM_FIELDS)
 
 
 # ------------------------------------------------------------------------------------------ engine + server

@@ -41,7 +41,7 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def _resources(data: Path) -> dict[str, object]:
-    return warehouse_resources(data)
+    return warehouse_resources(data, total_records=TOTAL, base_seed=SEED)
 
 
 def _instance(home: Path) -> DagsterInstance:
@@ -71,7 +71,7 @@ def _in_process_worker(barrier, queue, data: str, home: str, area: str) -> None:
             resources=_resources(Path(data)),
             instance=instance,
             raise_on_error=False,
-            run_config={**QUIET, "ops": {"residents": {"config": {"total_records": TOTAL, "base_seed": SEED}}}},
+            run_config=QUIET,
         )
         events = result.all_events
         queue.put(
@@ -91,9 +91,10 @@ def _in_process_worker(barrier, queue, data: str, home: str, area: str) -> None:
 
 def _launched_run_worker(barrier, queue, data: str, home: str, area: str, seed: int) -> None:
     """One run of the project's ``sample_job`` as the daemon launches it: the code location's own resources
-    (data directory from SG_PERSONAS_DATA_DIR), the multiprocess executor (each step in its own process)."""
+    (the dataset resource configured at launch, its data root from SG_PERSONAS_DATA_DIR), the multiprocess executor
+    (each step in its own process)."""
     try:
-        os.environ["SG_PERSONAS_DATA_DIR"] = data  # read by the IO managers in the step processes
+        os.environ["SG_PERSONAS_DATA_DIR"] = data  # the dataset resource's default root, in the step processes
         from dagster import execute_job
         from dagster._core.definitions.reconstruct import ReconstructableRepository
 
@@ -102,7 +103,7 @@ def _launched_run_worker(barrier, queue, data: str, home: str, area: str, seed: 
         instance = _instance(Path(home))
         barrier.wait(timeout=600)
         started = time.time()
-        config = {**QUIET, "ops": {"residents": {"config": {"total_records": TOTAL, "base_seed": seed}}}}
+        config = {**QUIET, "resources": {"dataset": {"config": {"total_records": TOTAL, "base_seed": seed}}}}
         with execute_job(job, instance, run_config=config, tags={"dagster/partition": area}) as result:
             events = result.all_events
             queue.put(

@@ -16,7 +16,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from persona_assets.core import publish as P
+from persona_assets.core import schema as S
+from persona_assets.core.publish import card as C
+from persona_assets.core.publish import join as J
+from persona_assets.core.publish import release as R
 
 TRAITS = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
 
@@ -73,7 +76,7 @@ def make_narratives(residents: pd.DataFrame, failed: dict[int, list[str]] | None
         if i in skip:
             continue
         ok = i not in failed
-        texts = {f: (f"{r.full_name} text for {f}." if ok else None) for f in P.LLM_FIELDS}
+        texts = {f: (f"{r.full_name} text for {f}." if ok else None) for f in S.LLM_FIELDS}
         texts["skills_and_expertise_list"] = np.array(["welding", "cooking", "chess"], dtype=object) if ok else None
         texts["hobbies_and_interests_list"] = ["running", "reading", "kopi"] if ok else None
         rows.append(
@@ -93,12 +96,12 @@ def make_narratives(residents: pd.DataFrame, failed: dict[int, list[str]] | None
 
 def personas(n: int = 5, seed: int = 0) -> pd.DataFrame:
     res = make_residents(n, seed=seed)
-    out, _ = P.join_personas(res, make_narratives(res))
+    out = J.join_personas(res, make_narratives(res))
     return out
 
 
 def card_for(configs: dict[str, pd.DataFrame], **kw) -> str:
-    inputs = P.CardInputs(
+    inputs = C.CardInputs(
         configs=configs,
         assumptions=["religion: independent of age and sex given area and ethnicity."],
         narrative_model="local/test-model",
@@ -106,7 +109,7 @@ def card_for(configs: dict[str, pd.DataFrame], **kw) -> str:
         prompt_version="t1",
         **kw,
     )
-    return P.dataset_card(inputs)
+    return C.render_dataset_card(inputs)
 
 
 def tree_digest(folder: Path) -> dict[str, str]:
@@ -117,9 +120,9 @@ def tree_digest(folder: Path) -> dict[str, str]:
             p = Path(dirpath) / name
             rel = str(p.relative_to(folder))
             out[rel] = "link:" + os.readlink(p) if p.is_symlink() else hashlib.sha256(p.read_bytes()).hexdigest()
-    link = folder / P.PUBLISHED
+    link = folder / R.PUBLISHED
     if link.is_symlink():
-        out[P.PUBLISHED] = "link:" + os.readlink(link)
+        out[R.PUBLISHED] = "link:" + os.readlink(link)
     return out
 
 
@@ -127,18 +130,19 @@ def tree_digest(folder: Path) -> dict[str, str]:
 
 
 def test_field_order_is_the_38_published_fields() -> None:
-    assert len(P.PERSONA_FIELDS_ORDER) == 38 == len(set(P.PERSONA_FIELDS_ORDER))
-    assert (len(P.IDENTITY_FIELDS), len(P.LLM_FIELDS), len(P.STATISTICAL_FIELDS)) == (6, 13, 19)
-    assert P.PERSONA_FIELDS_ORDER[0] == "uuid"
-    assert set(P.FIELD_DESCRIPTIONS) == set(P.PERSONA_FIELDS_ORDER)
+    assert len(S.RECORD_FIELDS) == 38 == len(set(S.RECORD_FIELDS))
+    assert (len(S.IDENTITY_FIELDS), len(S.LLM_FIELDS), len(S.CONTEXT_FIELDS)) == (6, 13, 19)
+    assert S.RECORD_FIELDS[0] == "uuid"
+    assert all(f.description for f in S.FIELDS.values())
 
 
 def test_join_excludes_failed_narratives_and_counts_them() -> None:
     res = make_residents(6)
     nar = make_narratives(res, failed={1: ["name: persona", "age: persona"], 4: ["name: persona"]}, skip=(5,))
-    out, counts = P.join_personas(res, nar)
+    out = J.join_personas(res, nar)
+    counts = J.count_join(len(res), nar, len(out))
 
-    assert list(out.columns) == list(P.PERSONA_FIELDS_ORDER)
+    assert list(out.columns) == list(S.RECORD_FIELDS)
     kept = [res["uuid"].iloc[i] for i in (0, 2, 3)]
     assert out["uuid"].tolist() == kept  # residents' order, failures and the un-narrated resident left out
     assert counts == {
@@ -151,7 +155,7 @@ def test_join_excludes_failed_narratives_and_counts_them() -> None:
         "ok_rate": 0.6,
         "failed_by_reason": {"name: persona": 2, "age: persona": 1},
     }
-    for f in P.LIST_FIELDS:
+    for f in S.LIST_FIELDS:
         assert all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in out[f])
     assert out["big_five"].iloc[0]["openness"]["label"] == "average"
 
@@ -162,20 +166,20 @@ def test_join_rejects_orphans_duplicates_and_mismatches() -> None:
 
     orphan = pd.concat([nar, make_narratives(make_residents(1, area="Yishun"))], ignore_index=True)
     with pytest.raises(ValueError, match="have no resident"):
-        P.join_personas(res, orphan)
+        J.join_personas(res, orphan)
     with pytest.raises(ValueError, match="narratives: 1 duplicated uuid"):
-        P.join_personas(res, pd.concat([nar, nar.iloc[:1]], ignore_index=True))
+        J.join_personas(res, pd.concat([nar, nar.iloc[:1]], ignore_index=True))
     with pytest.raises(ValueError, match="residents: 1 duplicated uuid"):
-        P.join_personas(pd.concat([res, res.iloc[:1]], ignore_index=True), nar)
+        J.join_personas(pd.concat([res, res.iloc[:1]], ignore_index=True), nar)
     moved = nar.assign(planning_area=["Bedok", "Bedok", "Tampines", "Bedok"])
     with pytest.raises(ValueError, match="planning_area differs"):
-        P.join_personas(res, moved)
+        J.join_personas(res, moved)
     with pytest.raises(ValueError, match="unknown status"):
-        P.join_personas(res, nar.assign(status=["ok", "ok", "pending", "ok"]))
+        J.join_personas(res, nar.assign(status=["ok", "ok", "pending", "ok"]))
     with pytest.raises(ValueError, match="empty persona"):
-        P.join_personas(res, nar.assign(persona=["x", " ", "y", "z"]))
+        J.join_personas(res, nar.assign(persona=["x", " ", "y", "z"]))
     with pytest.raises(ValueError, match="lacks column"):
-        P.join_personas(res.drop(columns=["big_five"]), nar)
+        J.join_personas(res.drop(columns=["big_five"]), nar)
 
 
 # ------------------------------------------------------------------------------------------------ release
@@ -183,13 +187,13 @@ def test_join_rejects_orphans_duplicates_and_mismatches() -> None:
 
 def test_write_release_layout_and_pandas_load(tmp_path: Path) -> None:
     df = personas(5)
-    res = P.residents_release_frame(make_residents(7, seed=1))
-    info = P.write_release({"personas": df, "residents": res}, card_for({"personas": df}), tmp_path, rows_per_shard=2)
+    res = J.select_release_residents(make_residents(7, seed=1))
+    info = R.write_release({"personas": df, "residents": res}, card_for({"personas": df}), tmp_path, rows_per_shard=2)
 
     link = tmp_path / "published"
     assert link.is_symlink() and os.readlink(link) == f"releases/{info.version}"
     assert info.path == tmp_path / "releases" / info.version and info.path.is_dir()
-    assert P.list_releases(tmp_path) == [info.version] and P.live_release(tmp_path) == info.version
+    assert R.list_releases(tmp_path) == [info.version] and R.find_live_release(tmp_path) == info.version
     assert sorted(p.name for p in (link / "personas").iterdir()) == [
         f"train-0000{i}-of-00003.parquet" for i in range(3)
     ]
@@ -201,7 +205,7 @@ def test_write_release_layout_and_pandas_load(tmp_path: Path) -> None:
     assert not [p for p in (tmp_path / "releases").iterdir() if ".tmp-" in p.name]
 
     schema = pq.read_schema(link / "personas" / "train-00000-of-00003.parquet")
-    assert schema.names == list(P.PERSONA_FIELDS_ORDER)
+    assert schema.names == list(S.RECORD_FIELDS)
     assert schema.field("age").type == pa.int64()
     assert schema.field("skills_and_expertise_list").type == pa.list_(pa.string())
     assert pa.types.is_struct(schema.field("big_five").type)
@@ -209,11 +213,11 @@ def test_write_release_layout_and_pandas_load(tmp_path: Path) -> None:
     assert schema.field("middle_name").type == pa.string() and schema.field("middle_name").nullable
 
     loaded = pd.concat([pd.read_parquet(p) for p in sorted((link / "personas").glob("train-*.parquet"))])
-    assert list(loaded.columns) == list(P.PERSONA_FIELDS_ORDER)
+    assert list(loaded.columns) == list(S.RECORD_FIELDS)
     assert loaded["uuid"].tolist() == df["uuid"].tolist()
     assert loaded["age"].dtype == np.int64
     assert loaded["middle_name"].isna().all()
-    for f in P.LIST_FIELDS:
+    for f in S.LIST_FIELDS:
         assert all(len(v) == 3 and all(isinstance(x, str) for x in v) for v in loaded[f])
     assert loaded["skills_and_expertise_list"].iloc[0].tolist() == ["welding", "cooking", "chess"]
     assert loaded["big_five"].iloc[0] == df["big_five"].iloc[0]
@@ -223,27 +227,27 @@ def test_write_release_layout_and_pandas_load(tmp_path: Path) -> None:
 
 def test_empty_config_still_has_the_schema(tmp_path: Path) -> None:
     empty = personas(3).iloc[:0]
-    info = P.write_release({"personas": empty}, card_for({"personas": empty}), tmp_path)
+    info = R.write_release({"personas": empty}, card_for({"personas": empty}), tmp_path)
     assert [f.path for f in info.files] == ["personas/train-00000-of-00001.parquet"]
     loaded = pd.read_parquet(tmp_path / "published" / "personas")
-    assert len(loaded) == 0 and list(loaded.columns) == list(P.PERSONA_FIELDS_ORDER)
+    assert len(loaded) == 0 and list(loaded.columns) == list(S.RECORD_FIELDS)
 
 
 def test_same_content_gives_the_same_hash(tmp_path: Path) -> None:
     df = personas(4)
-    a = P.write_release({"personas": df}, "card", tmp_path / "a")
-    b = P.write_release({"personas": df.copy()}, "card", tmp_path / "b")
+    a = R.write_release({"personas": df}, "card", tmp_path / "a")
+    b = R.write_release({"personas": df.copy()}, "card", tmp_path / "b")
     assert a.content_hash == b.content_hash and a.version.endswith(a.content_hash[:8])
-    c = P.write_release({"personas": df.iloc[:3]}, "card", tmp_path / "a")
+    c = R.write_release({"personas": df.iloc[:3]}, "card", tmp_path / "a")
     assert c.content_hash != a.content_hash
 
 
 def test_second_release_swaps_the_link_and_keeps_the_first(tmp_path: Path) -> None:
-    first = P.write_release({"personas": personas(3, seed=1)}, "card 1", tmp_path)
-    second = P.write_release({"personas": personas(4, seed=2)}, "card 2", tmp_path)
+    first = R.write_release({"personas": personas(3, seed=1)}, "card 1", tmp_path)
+    second = R.write_release({"personas": personas(4, seed=2)}, "card 2", tmp_path)
     assert second.version > first.version
     assert os.readlink(tmp_path / "published") == f"releases/{second.version}"
-    assert P.list_releases(tmp_path) == [first.version, second.version]
+    assert R.list_releases(tmp_path) == [first.version, second.version]
     assert (tmp_path / "releases" / first.version / "README.md").read_text() == "card 1"
     assert (tmp_path / "published" / "README.md").read_text() == "card 2"
     assert len(pd.read_parquet(tmp_path / "published" / "personas")) == 4
@@ -251,11 +255,11 @@ def test_second_release_swaps_the_link_and_keeps_the_first(tmp_path: Path) -> No
 
 
 def test_failure_mid_write_leaves_the_live_release_untouched(tmp_path: Path, monkeypatch) -> None:
-    P.write_release({"personas": personas(5, seed=1)}, "card 1", tmp_path, rows_per_shard=2)
+    R.write_release({"personas": personas(5, seed=1)}, "card 1", tmp_path, rows_per_shard=2)
     before = tree_digest(tmp_path)
-    releases_before = P.list_releases(tmp_path)
+    releases_before = R.list_releases(tmp_path)
 
-    real = P._write_parquet
+    real = R._write_parquet
     calls = {"n": 0}
 
     def flaky(table, path):
@@ -265,76 +269,61 @@ def test_failure_mid_write_leaves_the_live_release_untouched(tmp_path: Path, mon
             raise OSError("disk full (injected)")
         real(table, path)
 
-    monkeypatch.setattr(P, "_write_parquet", flaky)
+    monkeypatch.setattr(R, "_write_parquet", flaky)
     with pytest.raises(OSError, match="injected"):
-        P.write_release({"personas": personas(6, seed=2)}, "card 2", tmp_path, rows_per_shard=2)
+        R.write_release({"personas": personas(6, seed=2)}, "card 2", tmp_path, rows_per_shard=2)
 
     assert calls["n"] == 2
     assert tree_digest(tmp_path) == before  # byte-identical, same link target
-    assert P.list_releases(tmp_path) == releases_before
+    assert R.list_releases(tmp_path) == releases_before
     assert not [p for p in (tmp_path / "releases").iterdir() if ".tmp-" in p.name]
     assert not list(tmp_path.glob(".published.tmp-*"))
     assert (tmp_path / "published" / "README.md").read_text() == "card 1"
 
 
 def test_failure_at_the_swap_removes_the_new_release(tmp_path: Path, monkeypatch) -> None:
-    first = P.write_release({"personas": personas(3, seed=1)}, "card 1", tmp_path)
+    first = R.write_release({"personas": personas(3, seed=1)}, "card 1", tmp_path)
     before = tree_digest(tmp_path)
 
     def boom(*args, **kwargs):
         raise OSError("symlink failed (injected)")
 
-    monkeypatch.setattr(P.os, "symlink", boom)
+    monkeypatch.setattr(R.os, "symlink", boom)
     with pytest.raises(OSError, match="injected"):
-        P.write_release({"personas": personas(4, seed=2)}, "card 2", tmp_path)
+        R.write_release({"personas": personas(4, seed=2)}, "card 2", tmp_path)
     monkeypatch.undo()
     assert tree_digest(tmp_path) == before
-    assert P.list_releases(tmp_path) == [first.version]
+    assert R.list_releases(tmp_path) == [first.version]
 
 
 def test_pruning_keeps_the_newest_releases(tmp_path: Path) -> None:
-    infos = [P.write_release({"personas": personas(2 + i, seed=i)}, f"card {i}", tmp_path, keep=2) for i in range(5)]
+    infos = [R.write_release({"personas": personas(2 + i, seed=i)}, f"card {i}", tmp_path, keep=2) for i in range(5)]
     versions = [i.version for i in infos]
     assert versions == sorted(versions)
-    assert P.list_releases(tmp_path) == versions[-2:]
-    assert P.live_release(tmp_path) == versions[-1]
+    assert R.list_releases(tmp_path) == versions[-2:]
+    assert R.find_live_release(tmp_path) == versions[-1]
     assert infos[2].pruned == (versions[0],)
     assert infos[4].pruned == (versions[2],)
     with pytest.raises(ValueError, match="keep"):
-        P.write_release({"personas": personas(2)}, "card", tmp_path, keep=0)
+        R.write_release({"personas": personas(2)}, "card", tmp_path, keep=0)
 
 
-def test_a_published_directory_from_the_older_layout_is_moved_into_releases(tmp_path: Path, monkeypatch) -> None:
-    legacy = tmp_path / "published"
-    (legacy / "personas").mkdir(parents=True)
-    (legacy / "personas" / "old.parquet").write_bytes(b"old bytes")
-
-    def boom(*args, **kwargs):
-        raise OSError("replace failed (injected)")
-
-    with monkeypatch.context() as m:  # a failed swap puts the old directory back where it was
-        m.setattr(P.os, "replace", boom)
-        with pytest.raises(OSError, match="injected"):
-            P.write_release({"personas": personas(3)}, "card", tmp_path)
-    assert legacy.is_dir() and not legacy.is_symlink()
-    assert (legacy / "personas" / "old.parquet").read_bytes() == b"old bytes"
-    assert P.list_releases(tmp_path) == []
-    assert not list(tmp_path.glob(".published.tmp-*"))
-
-    info = P.write_release({"personas": personas(3)}, "card", tmp_path)
-    assert legacy.is_symlink() and P.live_release(tmp_path) == info.version
-    assert info.migrated_legacy is not None and info.migrated_legacy.endswith("-legacy")
-    moved = tmp_path / "releases" / info.migrated_legacy
-    assert (moved / "personas" / "old.parquet").read_bytes() == b"old bytes"
-    assert P.list_releases(tmp_path) == sorted([info.migrated_legacy, info.version])
+def test_a_published_path_that_is_not_a_link_is_refused(tmp_path: Path) -> None:
+    real_dir = tmp_path / "published"
+    (real_dir / "personas").mkdir(parents=True)
+    (real_dir / "personas" / "mine.parquet").write_bytes(b"not ours")
+    with pytest.raises(ValueError, match="not a symlink to a release"):
+        R.write_release({"personas": personas(3)}, "card", tmp_path)
+    assert (real_dir / "personas" / "mine.parquet").read_bytes() == b"not ours"
+    assert R.list_releases(tmp_path) == []
 
 
 def test_versions_sort_by_age_even_if_the_clock_goes_back(tmp_path: Path, monkeypatch) -> None:
-    first = P.write_release({"personas": personas(2)}, "card 1", tmp_path)
-    monkeypatch.setattr(P, "_utcnow", lambda: datetime(2001, 1, 1, tzinfo=UTC))
-    second = P.write_release({"personas": personas(3)}, "card 2", tmp_path, keep=1)
+    first = R.write_release({"personas": personas(2)}, "card 1", tmp_path)
+    monkeypatch.setattr(R, "_utcnow", lambda: datetime(2001, 1, 1, tzinfo=UTC))
+    second = R.write_release({"personas": personas(3)}, "card 2", tmp_path, keep=1)
     assert second.version > first.version
-    assert P.list_releases(tmp_path) == [second.version] and second.pruned == (first.version,)
+    assert R.list_releases(tmp_path) == [second.version] and second.pruned == (first.version,)
 
 
 def test_bad_cell_names_its_column(tmp_path: Path) -> None:
@@ -342,7 +331,7 @@ def test_bad_cell_names_its_column(tmp_path: Path) -> None:
     df["age"] = df["age"].astype(object)
     df.loc[1, "age"] = "forty"
     with pytest.raises(ValueError, match="column 'age'"):
-        P.write_release({"personas": df}, "card", tmp_path)
+        R.write_release({"personas": df}, "card", tmp_path)
     assert not (tmp_path / "published").exists()
 
 
@@ -351,7 +340,7 @@ def test_bad_cell_names_its_column(tmp_path: Path) -> None:
 
 def test_card_header_parses_and_lists_both_configs() -> None:
     df = personas(5)
-    res = P.residents_release_frame(make_residents(8, seed=3))
+    res = J.select_release_residents(make_residents(8, seed=3))
     counts = {"residents": 8, "narrated": 6, "ok": 5, "failed_excluded": 1, "ok_rate": 5 / 6}
     card = card_for(
         {"personas": df, "residents": res},
@@ -360,7 +349,7 @@ def test_card_header_parses_and_lists_both_configs() -> None:
         register_full_name_matches=0,
         limitations=["A test limitation."],
     )
-    head = P.parse_card_header(card)
+    head = C.parse_card_header(card)
     assert head["license"] == "cc-by-4.0" and head["language"] == ["en"]
     assert head["size_categories"] == ["n<1K"] and "text-generation" in head["task_categories"]
     assert {"synthetic", "personas", "singapore"} <= set(head["tags"])
@@ -370,7 +359,7 @@ def test_card_header_parses_and_lists_both_configs() -> None:
     assert configs["residents"]["data_files"] == [{"split": "train", "path": "residents/train-*.parquet"}]
     info = {c["config_name"]: c for c in head["dataset_info"]}
     feats = {f["name"]: f for f in info["personas"]["features"]}
-    assert [f["name"] for f in info["personas"]["features"]] == list(P.PERSONA_FIELDS_ORDER)
+    assert [f["name"] for f in info["personas"]["features"]] == list(S.RECORD_FIELDS)
     assert feats["age"] == {"name": "age", "dtype": "int64"}
     assert feats["hobbies_and_interests_list"] == {"name": "hobbies_and_interests_list", "list": "string"}
     assert [t["name"] for t in feats["big_five"]["struct"]] == list(TRAITS)
@@ -409,7 +398,7 @@ def test_card_header_parses_and_lists_both_configs() -> None:
 
 def test_card_requires_the_default_config() -> None:
     with pytest.raises(ValueError, match="default config"):
-        card_for({"residents": P.residents_release_frame(make_residents(2))})
+        card_for({"residents": J.select_release_residents(make_residents(2))})
 
 
 def test_datasets_loads_the_release(tmp_path: Path) -> None:
@@ -419,14 +408,14 @@ def test_datasets_loads_the_release(tmp_path: Path) -> None:
         exc_type=ImportError,
     )
     df = personas(5)
-    res = P.residents_release_frame(make_residents(7, seed=1))
+    res = J.select_release_residents(make_residents(7, seed=1))
     card = card_for({"personas": df, "residents": res})
-    P.write_release({"personas": df, "residents": res}, card, tmp_path / "root", rows_per_shard=2)
+    R.write_release({"personas": df, "residents": res}, card, tmp_path / "root", rows_per_shard=2)
     published = tmp_path / "root" / "published"
     cache = str(tmp_path / "hf_cache")
 
     ds = datasets.load_dataset("parquet", data_dir=str(published / "personas"), split="train", cache_dir=cache)
-    assert ds.num_rows == 5 and ds.column_names == list(P.PERSONA_FIELDS_ORDER)
+    assert ds.num_rows == 5 and ds.column_names == list(S.RECORD_FIELDS)
     assert sorted(ds["uuid"]) == sorted(df["uuid"])
     assert ds[0]["skills_and_expertise_list"] == ["welding", "cooking", "chess"]
     assert ds[0]["big_five"]["openness"]["label"] == "average"
@@ -436,7 +425,7 @@ def test_datasets_loads_the_release(tmp_path: Path) -> None:
     default = datasets.load_dataset(str(published), split="train", cache_dir=cache)
     assert default.num_rows == 5
 
-    head = P.parse_card_header(card)
+    head = C.parse_card_header(card)
     declared = {c["config_name"]: c["features"] for c in head["dataset_info"]}
     assert datasets.Features._from_yaml_list(declared["personas"]) == ds.features
     assert datasets.Features._from_yaml_list(declared["residents"]) == by_name.features

@@ -12,19 +12,22 @@ import pytest
 from dagster import AssetSpec, DagsterInstance, materialize
 
 from persona_assets.core.census import area_adult_population, summarise_planning_areas
+from persona_assets.core.dataset_settings import SETTINGS_KEY, encode_settings
 from persona_assets.core.gx_suites import run_suite
 from persona_assets.core.model.allocation import allocate_areas
 from persona_assets.core.model.residents import sample_residents
-from persona_assets.core.names import NameModel, build_name_tokens
+from persona_assets.core.names import ENGLISH_LABELS, NameModel, build_name_tokens
 from persona_assets.core.narratives.partition import COLUMNS
 from persona_assets.core.narratives.prompts import PROMPT_VERSION
-from persona_assets.core.publish import join_personas
-from persona_assets.core.quality import expected_areas, narratives_frame, personas_frame
+from persona_assets.core.publish.join import count_join, join_personas
+from persona_assets.core.quality import add_narrative_checks, add_persona_checks, list_expected_areas
 from persona_assets.core.storage import store_partition, store_table
-from persona_assets.names.assets import ENGLISH_LABELS
 from persona_assets.testing.llm_server import narrative_for
 
 TOTAL = 1_500
+SEED = 11
+RESIDENTS_SETTINGS = {SETTINGS_KEY: encode_settings({"total_records": TOTAL, "base_seed": SEED})}
+NARRATIVES_SETTINGS = {SETTINGS_KEY: encode_settings({"records_per_partition": "2"})}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +43,7 @@ def dataset(network, census_frames):
     hashes = census_frames["cea_name_hashes"]
     names = (NameModel(tokens), hashes)
     residents = {
-        a: sample_residents(network, a, area_adult_population(respop, ura, a), int(alloc[a]), 11, names=names)
+        a: sample_residents(network, a, area_adult_population(respop, ura, a), int(alloc[a]), SEED, names=names)
         for a in areas["planning_area"]
     }
     narratives = {}
@@ -70,7 +73,7 @@ def _all(parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def _populated(areas: pd.DataFrame) -> list[str]:
-    return expected_areas(areas, TOTAL)
+    return list_expected_areas(areas, TOTAL)
 
 
 # ------------------------------------------------------------------------------------------ pass/fail pairs
@@ -100,7 +103,7 @@ def test_residents_suite_fails_on_bad_values_naming_the_column(dataset) -> None:
 
 def test_narratives_suite_passes_and_fails_on_ok_rate_duplicates_and_lists(dataset) -> None:
     narratives = _all(dataset[1])
-    assert run_suite(narratives_frame(narratives), "narratives").success
+    assert run_suite(add_narrative_checks(narratives), "narratives").success
     bad = narratives.copy()
     n_fail = int(len(bad) * 0.4)
     bad.loc[: n_fail - 1, "status"] = "failed"
@@ -109,7 +112,7 @@ def test_narratives_suite_passes_and_fails_on_ok_rate_duplicates_and_lists(datas
     bad.at[n_fail + 2, "skills_and_expertise_list"] = ["only one"]
     bad.loc[n_fail + 3, "status"] = "failed"
     bad.at[n_fail + 3, "failure_reasons"] = []
-    report = run_suite(narratives_frame(bad), "narratives")
+    report = run_suite(add_narrative_checks(bad), "narratives")
     failed = {(f.expectation, f.column) for f in report.failures}
     assert ("expect_column_values_to_be_in_set", "status") in failed  # ok-rate below 70%
     assert ("expect_column_values_to_be_unique", "persona") in failed
@@ -119,15 +122,16 @@ def test_narratives_suite_passes_and_fails_on_ok_rate_duplicates_and_lists(datas
 
 def test_personas_suite_passes_and_fails_on_a_register_name_a_secret_and_a_type(dataset) -> None:
     residents, narratives, areas, hashes = dataset
-    personas, counts = join_personas(_all(residents), _all(narratives))
+    personas = join_personas(_all(residents), _all(narratives))
+    counts = count_join(TOTAL, _all(narratives), len(personas))
     params = {"min_rows": 1, "max_rows": TOTAL, "populated_areas": _populated(areas)}
     assert counts["failed_excluded"] == 0 and len(personas) == counts["ok"]
-    assert run_suite(personas_frame(personas, hashes), "personas_dataset", parameters=params).success
+    assert run_suite(add_persona_checks(personas, hashes), "personas_dataset", parameters=params).success
     bad = personas.copy()
-    frame = personas_frame(bad, hashes)
+    frame = add_persona_checks(bad, hashes)
     frame.loc[0, "check__register_full_name"] = True  # the digest lookup itself is tested in test_names.py
     bad.loc[1, "travel_persona"] = bad.loc[1, "travel_persona"] + " key sk-abcdefghijklmnopqrstuvwxyz0123"
-    frame["check__secret_like"] = personas_frame(bad, hashes)["check__secret_like"]
+    frame["check__secret_like"] = add_persona_checks(bad, hashes)["check__secret_like"]
     frame["age"] = frame["age"].astype(float)
     report = run_suite(frame, "personas_dataset", parameters=params)
     failed = {f.column for f in report.failures}
@@ -147,18 +151,18 @@ def _tree_digest(folder: Path) -> str:
 
 
 @pytest.mark.slow
-def test_a_corrupted_partition_blocks_publication_and_the_live_release_stays(dataset, tmp_path, monkeypatch) -> None:
-    from persona_assets.io_managers import WarehouseIOManager
+def test_a_corrupted_partition_blocks_publication_and_the_live_release_stays(dataset, tmp_path) -> None:
+    from _helpers import warehouse_resources
+
     from persona_assets.partitions import planning_area_partitions
     from persona_assets.publish.assets import personas_candidate, personas_dataset
 
     residents, narratives, areas, hashes = dataset
     data = tmp_path / "data"
-    monkeypatch.setenv("SG_PERSONAS_DATA_DIR", str(data))
     db = data / "sg_personas.duckdb"
     for a in residents:
-        store_partition(residents[a], data, db, "sample", "residents", a)
-        store_partition(narratives[a], data, db, "narratives", "persona_narratives", a)
+        store_partition(residents[a], data, db, "sample", "residents", a, RESIDENTS_SETTINGS)
+        store_partition(narratives[a], data, db, "narratives", "persona_narratives", a, NARRATIVES_SETTINGS)
     store_table(areas, data, db, "census", "planning_areas")
     store_table(hashes, data, db, "census", "cea_name_hashes")
     fit = pd.DataFrame(
@@ -184,7 +188,7 @@ def test_a_corrupted_partition_blocks_publication_and_the_live_release_stays(dat
         return materialize(
             [*upstream, personas_candidate, personas_dataset],
             selection=[personas_candidate, personas_dataset],
-            resources={"io_manager": WarehouseIOManager(data_dir=str(data))},
+            resources=warehouse_resources(data),
             instance=instance,
             raise_on_error=False,
         )
@@ -193,6 +197,8 @@ def test_a_corrupted_partition_blocks_publication_and_the_live_release_stays(dat
     assert first.success, [e.description for e in first.get_asset_check_evaluations()]
     live = data / "published"
     assert live.is_symlink() and (live / "README.md").exists()
+    card = (live / "README.md").read_text(encoding="utf-8")
+    assert f"`base_seed` = {SEED}" in card and f"--total-records {TOTAL} --seed {SEED} --narratives 2" in card
     personas = pd.read_parquet(live / "personas")
     assert len(personas) == sum(len(n) for n in narratives.values()) and personas.shape[1] == 38
     assert isinstance(personas["hobbies_and_interests_list"].iloc[0], np.ndarray | list)
@@ -203,7 +209,7 @@ def test_a_corrupted_partition_blocks_publication_and_the_live_release_stays(dat
     # corrupt one partition on disk: a 7-year-old "resident" in Bedok
     bedok = residents["Bedok"].copy()
     bedok.loc[bedok.index[0], "age"] = 7
-    store_partition(bedok, data, db, "sample", "residents", "Bedok")
+    store_partition(bedok, data, db, "sample", "residents", "Bedok", RESIDENTS_SETTINGS)
     second = publish()
     assert not second.success
     checks = {e.check_name: e for e in second.get_asset_check_evaluations()}
@@ -214,3 +220,15 @@ def test_a_corrupted_partition_blocks_publication_and_the_live_release_stays(dat
     assert skipped is not None
     assert not [e for e in second.get_asset_materialization_events() if e.asset_key.path == ["personas_dataset"]]
     assert os.readlink(live) == target and _tree_digest(live.resolve()) == digest  # the earlier release is untouched
+
+    # a partition made with other settings (another seed): publication refuses the mix, naming the partition
+    store_partition(residents["Bedok"], data, db, "sample", "residents", "Bedok", RESIDENTS_SETTINGS)
+    other = {SETTINGS_KEY: encode_settings({"total_records": TOTAL, "base_seed": SEED + 1})}
+    store_partition(residents["Yishun"], data, db, "sample", "residents", "Yishun", other)
+    third = publish()
+    assert not third.success
+    failure = [e for e in third.all_events if e.event_type_value == "STEP_FAILURE"][0]
+    message = failure.step_failure_data.error.message
+    assert "residents: the partitions do not share one set of recorded settings" in message
+    assert f'"base_seed":{SEED + 1}' in message and "1 partition(s): Yishun" in message
+    assert os.readlink(live) == target and _tree_digest(live.resolve()) == digest

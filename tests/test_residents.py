@@ -13,8 +13,9 @@ from persona_assets.core.model.derived import (
     status_for,
 )
 from persona_assets.core.model.fidelity import GROUNDED, area_marginals, compare, tvd
-from persona_assets.core.model.residents import RESIDENT_COLUMNS, sample_residents
+from persona_assets.core.model.residents import sample_residents
 from persona_assets.core.model.tables import population_15plus
+from persona_assets.core.schema import RESIDENT_COLUMNS
 
 
 def test_full_sample_shape(full_sample: pd.DataFrame) -> None:

@@ -10,7 +10,6 @@ import pandas as pd
 from dagster import (
     AssetExecutionContext,
     AssetIn,
-    AssetKey,
     AssetsDefinition,
     Failure,
     MetadataValue,
@@ -21,17 +20,12 @@ from dagster import (
 )
 
 from census_sources import TABLES, SourceTableError, TableSpec, load_manifest
+from persona_assets.code_versions import code_version
 from persona_assets.core.census import area_adult_population, summarise_planning_areas
 from persona_assets.core.markdown import frame_to_markdown
+from persona_assets.keys import CENSUS_GROUP, CENSUS_PREFIX, census_key
 from persona_assets.partitions import planning_area_partitions
 from persona_assets.resources import CensusSnapshot
-
-GROUP = "census"
-PREFIX = "census"
-
-
-def census_key(name: str) -> AssetKey:
-    return AssetKey([PREFIX, name])
 
 
 def _schema(spec: TableSpec) -> TableSchema:
@@ -49,7 +43,7 @@ def _agency_tag(agency: str) -> str:
     return "".join(w[0] for w in agency.split() if w[0].isupper())
 
 
-def source_failure(exc: SourceTableError) -> Failure:
+def build_source_failure(exc: SourceTableError) -> Failure:
     return Failure(
         description=str(exc),
         metadata={
@@ -61,7 +55,7 @@ def source_failure(exc: SourceTableError) -> Failure:
     )
 
 
-def provenance_metadata(spec: TableSpec, entry: dict[str, Any]) -> dict[str, Any]:
+def build_provenance_metadata(spec: TableSpec, entry: dict[str, Any]) -> dict[str, Any]:
     return {
         "title": spec.title,
         "agency": spec.agency,
@@ -86,20 +80,20 @@ def build_census_asset(spec: TableSpec) -> AssetsDefinition:
 
     @asset(
         name=spec.name,
-        key_prefix=[PREFIX],
-        group_name=GROUP,
+        key_prefix=[CENSUS_PREFIX],
+        group_name=CENSUS_GROUP,
         description=f"{spec.title} — {spec.agency}, {spec.reference}. {spec.universe}.",
-        code_version=entry["sha256"][:16],
+        code_version=code_version(f"census/{spec.name}"),
         kinds={"pandas", "duckdb"},
         owners=["team:census"],
         tags={"agency": _agency_tag(spec.agency)},
-        metadata={**provenance_metadata(spec, entry), "dagster/column_schema": _schema(spec)},
+        metadata={**build_provenance_metadata(spec, entry), "dagster/column_schema": _schema(spec)},
     )
     def _census_table(context: AssetExecutionContext, census_snapshot: CensusSnapshot) -> Output[pd.DataFrame]:
         try:
             df = census_snapshot.load(spec)
         except SourceTableError as exc:
-            raise source_failure(exc) from exc
+            raise build_source_failure(exc) from exc
         context.log.info(f"loaded {spec.name}: {len(df)} rows from {census_snapshot.folder / spec.file_name}")
         return Output(
             df,
@@ -117,9 +111,10 @@ census_assets = [build_census_asset(spec) for spec in TABLES.values()]
 
 
 @asset(
-    key_prefix=[PREFIX],
-    group_name=GROUP,
+    key_prefix=[CENSUS_PREFIX],
+    group_name=CENSUS_GROUP,
     ins={"respop": AssetIn(key=census_key("respop_2025")), "ura": AssetIn(key=census_key("ura_planning_areas"))},
+    code_version=code_version("census/planning_areas"),
     description="The 55 URA MP2019 planning areas with region, subzone count and official residents (all ages and "
     "aged 15+, June 2025): the allocation base for the per-area sample.",
     kinds={"pandas", "duckdb"},
@@ -141,10 +136,11 @@ def planning_areas(context: AssetExecutionContext, respop: pd.DataFrame, ura: pd
 
 
 @asset(
-    key_prefix=[PREFIX],
-    group_name=GROUP,
+    key_prefix=[CENSUS_PREFIX],
+    group_name=CENSUS_GROUP,
     partitions_def=planning_area_partitions,
     ins={"respop": AssetIn(key=census_key("respop_2025")), "ura": AssetIn(key=census_key("ura_planning_areas"))},
+    code_version=code_version("census/area_population"),
     description="Official residents aged 15+ of one planning area by subzone × single year of age × sex "
     "(SingStat, June 2025). Areas with no residents give an empty partition, with a note.",
     kinds={"pandas", "duckdb"},

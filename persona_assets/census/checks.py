@@ -14,9 +14,9 @@ from dagster import (
 
 from census_sources import TABLES, TableSpec
 from census_sources.validate import reconcile
-from persona_assets.census.assets import census_key
 from persona_assets.core.gx_suites import run_suite
 from persona_assets.core.markdown import frame_to_markdown
+from persona_assets.keys import census_key
 
 RECONCILIATION_SUITE = "census/_reconciliation"
 

@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 
 from census_sources.names import name_hash, token_set_hash
+from persona_assets.core.paths import REPO_ROOT
+from persona_assets.core.schema import NAME_FIELDS
 
 SEX_TOKENS = {"Male": ("Male", "Unisex"), "Female": ("Female", "Unisex")}
 MARKERS = {
@@ -39,8 +41,9 @@ MARKERS = {
     ("Indian", "Male"): "s/o",
     ("Indian", "Female"): "d/o",
 }
-NAME_COLUMNS = ("first_name", "middle_name", "last_name", "full_name", "preferred_english_name")
 MAX_REDRAWS = 20
+#: Sex of English given names: a hand-made annotation (not a statistic), see its README.
+ENGLISH_LABELS = REPO_ROOT / "census_sources" / "annotations" / "english_given_names_sex.csv"
 
 
 def title_token(token: str) -> str:
@@ -166,7 +169,7 @@ class NameModel:
 
     def compose(self, ethnicity: np.ndarray, sex: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
         n = len(ethnicity)
-        out = {c: np.full(n, None, dtype=object) for c in NAME_COLUMNS}
+        out = {c: np.full(n, None, dtype=object) for c in NAME_FIELDS}
         for eth in ("Chinese", "Malay", "Indian", "Others"):
             for s in ("Male", "Female"):
                 idx = np.flatnonzero((ethnicity == eth) & (sex == s))

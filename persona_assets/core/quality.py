@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from persona_assets.core.names import register_matches
-from persona_assets.core.narratives.prompts import LIST_FIELDS, TEXT_FIELDS
+from persona_assets.core.schema import LIST_FIELDS, TEXT_FIELDS
 
 #: Strings that look like credentials: provider API keys, bearer tokens, cloud keys, private keys.
 SECRET_PATTERNS = (
@@ -27,6 +27,16 @@ SECRET_PATTERNS = (
 )
 SECRET_RE = re.compile("|".join(SECRET_PATTERNS))
 
+#: The derived columns each frame adds (the suites name them; ``core/record_suites.py``).
+NARRATIVE_CHECK_COLUMNS = (
+    "check__min_text_chars",
+    "check__max_text_chars",
+    *(f"check__{f}_items" for f in LIST_FIELDS),
+    "check__lists_valid",
+    "check__failed_without_reason",
+)
+PERSONA_CHECK_COLUMNS = ("check__register_full_name", "check__secret_like", "check__lists_valid")
+
 
 def _is_str_list(value: Any) -> bool:
     if isinstance(value, np.ndarray):
@@ -40,7 +50,7 @@ def _len(value: Any) -> float:
     return float(len(value))
 
 
-def narratives_frame(narratives: pd.DataFrame) -> pd.DataFrame:
+def add_narrative_checks(narratives: pd.DataFrame) -> pd.DataFrame:
     """The narratives table with the derived columns ``expectations/narratives.json`` checks (texts and lists are
     measured on ok rows only; failed rows carry nulls there)."""
     out = narratives.drop(columns=[c for c in ("failure_reasons", *LIST_FIELDS) if c in narratives]).copy()
@@ -57,7 +67,7 @@ def narratives_frame(narratives: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def secret_like(frame: pd.DataFrame) -> pd.Series:
+def find_secret_like(frame: pd.DataFrame) -> pd.Series:
     """Per row: does any string (or list of strings) look like a credential?"""
 
     def row_text(row: pd.Series) -> str:
@@ -72,19 +82,19 @@ def secret_like(frame: pd.DataFrame) -> pd.Series:
     return frame.apply(lambda row: bool(SECRET_RE.search(row_text(row))), axis=1).astype(bool)
 
 
-def personas_frame(personas: pd.DataFrame, register_hashes: pd.DataFrame) -> pd.DataFrame:
+def add_persona_checks(personas: pd.DataFrame, register_hashes: pd.DataFrame) -> pd.DataFrame:
     """The published personas with the derived columns ``expectations/personas_dataset.json`` checks. The register
     check uses every name form of ``core.names.register_matches`` (with and without the English name)."""
     out = personas.copy()
     exact, _near = register_matches(personas["full_name"], register_hashes, personas.get("preferred_english_name"))
     out["check__register_full_name"] = np.asarray(exact, dtype=bool)
-    out["check__secret_like"] = secret_like(personas).to_numpy()
+    out["check__secret_like"] = find_secret_like(personas).to_numpy()
     lists = [f for f in LIST_FIELDS if f in personas]
     out["check__lists_valid"] = personas[lists].apply(lambda col: col.map(_is_str_list)).all(axis=1).astype(bool)
     return out
 
 
-def expected_areas(planning_areas: pd.DataFrame, total_records: int) -> list[str]:
+def list_expected_areas(planning_areas: pd.DataFrame, total_records: int) -> list[str]:
     """Planning areas that must appear in a sample of ``total_records``: those the allocation gives at least one
     record (every populated area at the default 148,000; small samples can leave tiny areas out)."""
     from persona_assets.core.model.allocation import allocate_areas

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -38,10 +40,17 @@ def asset_dir(base: Path, schema: str, table: str) -> Path:
     return base / "warehouse" / _ident(schema) / _ident(table)
 
 
-def write_parquet_atomic(df: pd.DataFrame, path: Path) -> Path:
+def write_parquet_atomic(df: pd.DataFrame, path: Path, file_metadata: dict[str, str] | None = None) -> Path:
+    """Write ``df`` to ``path`` through a temporary file and a rename. ``file_metadata`` goes into the file's
+    key-value metadata (next to pandas' own), so it travels with the data and is replaced with it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    df.to_parquet(tmp, index=False)
+    if file_metadata:
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        extra = {k.encode(): v.encode() for k, v in file_metadata.items()}
+        pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **extra}), tmp)
+    else:
+        df.to_parquet(tmp, index=False)
     os.replace(tmp, path)
     return path
 
@@ -91,10 +100,18 @@ def store_table(df: pd.DataFrame, base: Path, db_path: Path, schema: str, table:
     return path
 
 
-def store_partition(df: pd.DataFrame, base: Path, db_path: Path, schema: str, table: str, partition_key: str) -> Path:
-    """Partitioned asset: one Parquet file per partition; a DuckDB view over all of them."""
+def store_partition(
+    df: pd.DataFrame,
+    base: Path,
+    db_path: Path,
+    schema: str,
+    table: str,
+    partition_key: str,
+    file_metadata: dict[str, str] | None = None,
+) -> Path:
+    """Partitioned asset: one Parquet file per partition (with ``file_metadata``); a DuckDB view over all."""
     folder = asset_dir(base, schema, table)
-    path = write_parquet_atomic(df, folder / partition_file_name(partition_key))
+    path = write_parquet_atomic(df, folder / partition_file_name(partition_key), file_metadata)
     with duckdb_writer(db_path) as con:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)}")
         glob = _sql_str(folder / "*.parquet")
@@ -117,3 +134,11 @@ def load_partition(base: Path, schema: str, table: str, partition_key: str) -> p
     if not path.exists():
         raise FileNotFoundError(f"{schema}.{table} partition {partition_key!r} has not been materialised ({path})")
     return pd.read_parquet(path)
+
+
+def read_partition_metadata(base: Path, schema: str, table: str, partition_key: str, key: str) -> str | None:
+    """One key-value entry of a partition file's metadata (None if the file has no such entry); reads the
+    footer only."""
+    path = asset_dir(base, schema, table) / partition_file_name(partition_key)
+    value = (pq.read_schema(path).metadata or {}).get(key.encode())
+    return None if value is None else value.decode()

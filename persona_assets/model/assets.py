@@ -1,7 +1,5 @@
 """The ``model`` group: the fitted persona network and the census-fidelity report."""
 
-import hashlib
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -17,18 +15,16 @@ from dagster import (
     asset,
 )
 
-from census_sources import TABLES, load_manifest
-from persona_assets.census.assets import census_key
+from census_sources import TABLES
+from persona_assets.code_versions import code_version
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.core.model.derived import DERIVED_ASSUMPTIONS
 from persona_assets.core.model.joint import build_joint_report, coherence_figures, joint_gate, render_heatmaps
-from persona_assets.core.model.network import PersonaNetwork, fit_network, network_summary, structure_fingerprint
+from persona_assets.core.model.network import PersonaNetwork, fit_network, network_summary
 from persona_assets.core.model.report import NATIONAL, build_fit_report, render_charts, render_html
 from persona_assets.core.model.tables import build_model_tables, official_references, population_15plus
-from persona_assets.core.paths import data_dir
-
-#: Bump when the harmonisation or fitting code changes meaningfully (it feeds the code version).
-MODEL_CODE_VERSION = "2"
+from persona_assets.keys import census_key
+from persona_assets.settings import DatasetSettings
 
 #: Census tables the network reads (every one is a lineage edge in the UI).
 MODEL_INPUTS = (
@@ -61,20 +57,7 @@ MODEL_INPUTS = (
 )
 
 
-def network_code_version() -> str:
-    manifest = load_manifest()["tables"]
-    payload = json.dumps(
-        {
-            "structure": structure_fingerprint(),
-            "code": MODEL_CODE_VERSION,
-            "tables": {n: manifest[n]["sha256"] for n in MODEL_INPUTS},
-        },
-        sort_keys=True,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-def node_provenance(net: PersonaNetwork) -> str:
+def describe_node_provenance(net: PersonaNetwork) -> str:
     lines = []
     for node in net.nodes.values():
         lines.append(f"### {node.name} | {', '.join(node.parents) or 'root'}")
@@ -94,7 +77,7 @@ def node_provenance(net: PersonaNetwork) -> str:
     group_name="model",
     ins={f"t_{n}": AssetIn(key=census_key(n)) for n in MODEL_INPUTS},
     io_manager_key="network_io_manager",
-    code_version=network_code_version(),
+    code_version=code_version("persona_network"),
     kinds={"pomegranate", "numpy"},
     owners=["team:model"],
     description="Bayesian network over the persona fields: conditional tables harmonised from the official tables "
@@ -112,7 +95,7 @@ def persona_network(context: AssetExecutionContext, **tables: pd.DataFrame) -> O
         metadata={
             "structure_fingerprint": net.fingerprint,
             "nodes": MetadataValue.md(frame_to_markdown(summary, 20)),
-            "provenance_and_assumptions": MetadataValue.md(node_provenance(net)),
+            "provenance_and_assumptions": MetadataValue.md(describe_node_provenance(net)),
             "cpt_cells": int(sum(n.cpt.size for n in net.nodes.values())),
         },
     )
@@ -153,7 +136,7 @@ class FitReportConfig(Config):
     """The planning area charted beside the national charts."""
 
     chart_area: str = "Tampines"
-    report_dir: str = ""  # default: <SG_PERSONAS_DATA_DIR or data>/reports/fit_report
+    report_dir: str = ""  # default: <dataset root>/reports/fit_report
 
 
 @asset(
@@ -164,6 +147,7 @@ class FitReportConfig(Config):
         **{f"t_{n}": AssetIn(key=census_key(n)) for n in REPORT_INPUTS},
     },
     metadata={"schema": "model"},
+    code_version=code_version("fit_report"),
     kinds={"pandas"},
     owners=["team:model"],
     check_specs=[
@@ -184,6 +168,7 @@ class FitReportConfig(Config):
 def fit_report(
     context: AssetExecutionContext,
     config: FitReportConfig,
+    dataset: DatasetSettings,
     network: PersonaNetwork,
     residents: pd.DataFrame,
     **tables: pd.DataFrame,
@@ -191,9 +176,9 @@ def fit_report(
     frames = {k.removeprefix("t_"): v for k, v in tables.items()}
     if config.chart_area not in network.areas:
         raise ValueError(f"chart_area {config.chart_area!r} is not a planning area")
-    official = official_references(frames, network.areas)
+    official = official_references(frames)
     shares, tvd_table = build_fit_report(residents, network, frames, official)
-    out_dir = Path(config.report_dir).resolve() if config.report_dir else data_dir() / "reports" / "fit_report"
+    out_dir = Path(config.report_dir).resolve() if config.report_dir else dataset.root / "reports" / "fit_report"
     charts = {scope: render_charts(shares, residents, scope, out_dir) for scope in (NATIONAL, config.chart_area)}
     shares.to_csv(out_dir / "shares.csv", index=False)
     tvd_table.to_csv(out_dir / "tvd.csv", index=False)
@@ -201,7 +186,7 @@ def fit_report(
     joint.table.to_csv(out_dir / "joint.csv", index=False)
     joint.conditionals.to_csv(out_dir / "joint_conditionals.csv", index=False)
     heatmaps = render_heatmaps(joint.conditionals, out_dir)
-    ratios = coherence_figures(residents, frames)
+    figures = coherence_figures(residents, frames)
     page = render_html(
         tvd_table,
         charts,
@@ -209,12 +194,11 @@ def fit_report(
         "sg-personas census-fidelity report",
         joint=joint.table,
         heatmaps=heatmaps,
-        notes=tuple(f"{k}: {v:g}" for k, v in ratios.items()),
+        notes=tuple(f"{k}: {v:g}" for k, v in figures.items()),
     )
     national = tvd_table[tvd_table["scope"] == NATIONAL].drop(columns=["scope"])
     areas = tvd_table[(tvd_table["scope"] != NATIONAL) & (tvd_table["n"] >= 1000)]
     worst = areas.sort_values("tvd_synthetic_model", ascending=False).head(10)
-    passed, failed = joint_gate(joint.table)
     joint_national = joint.table[joint.table["scope"] == NATIONAL]
     joint_rows = joint.table.assign(field=joint.table["joint"], official_source=joint.table["source"], kind="joint")
     yield Output(
@@ -241,23 +225,28 @@ def fit_report(
                     len(joint_national),
                 )
             ),
-            **{k: float(v) for k, v in ratios.items()},
+            **{k: float(v) for k, v in figures.items()},
             "report": MetadataValue.path(str(page)),
             "charts": MetadataValue.json({s: {k: str(v) for k, v in p.items()} for s, p in charts.items()}),
         },
     )
-    yield AssetCheckResult(
+    yield joint_fidelity_result(joint.table)
+
+
+def joint_fidelity_result(table: pd.DataFrame) -> AssetCheckResult:
+    """The blocking dataset-level gate: every cross-tab and scope within its sampling tolerance of the model."""
+    passed, failed = joint_gate(table)
+    national = table[table["scope"] == NATIONAL]
+    failing = sorted(set(failed["scope"] + ": " + failed["joint"]))
+    return AssetCheckResult(
         check_name="fit_report_joint_fidelity",
         passed=passed,
         severity=AssetCheckSeverity.ERROR,
-        description=f"{len(joint.table) - len(failed)} of {len(joint.table)} cross-tab x scope comparisons within "
-        "their sampling tolerance of the model"
-        + ("" if passed else f"; failing: {', '.join(sorted(set(failed['scope'] + ': ' + failed['joint'])))}"),
+        description=f"{len(table) - len(failed)} of {len(table)} cross-tab x scope comparisons within their sampling "
+        "tolerance of the model" + ("" if passed else f"; failing: {', '.join(failing)}"),
         metadata={
             "national": MetadataValue.md(
-                frame_to_markdown(
-                    joint_national[["joint", "n", "tvd_synthetic_model", "tolerance", "passed"]], len(joint_national)
-                )
+                frame_to_markdown(national[["joint", "n", "tvd_synthetic_model", "tolerance", "passed"]], len(national))
             ),
             "failed": MetadataValue.md(
                 frame_to_markdown(failed[["scope", "joint", "tvd_synthetic_model", "tolerance"]], 20)

@@ -5,12 +5,12 @@ from pathlib import Path
 import pandas as pd
 from dagster import AssetExecutionContext, AssetIn, ConfigurableResource, MetadataValue, Output, asset
 
-from persona_assets.census.assets import census_key
+from persona_assets.code_versions import code_version
 from persona_assets.core.markdown import frame_to_markdown
-from persona_assets.core.names import build_name_tokens, diversity_report, privacy_report
+from persona_assets.core.names import ENGLISH_LABELS, build_name_tokens, diversity_report, privacy_report
 from persona_assets.core.paths import REPO_ROOT
+from persona_assets.keys import census_key
 
-ENGLISH_LABELS = REPO_ROOT / "census_sources" / "annotations" / "english_given_names_sex.csv"
 SOURCE_COLUMNS = ("position", "ethnicity", "sex", "token", "count")
 
 #: NVIDIA's published counts for Nemotron-Personas-Singapore (dataset card), for comparison.
@@ -45,6 +45,7 @@ class NameSources(ConfigurableResource):
         "surnames": AssetIn(key=census_key("chinese_surnames_2000")),
     },
     metadata={"schema": "names"},
+    code_version=code_version("name_tokens"),
     kinds={"pandas", "duckdb"},
     owners=["team:names"],
     description="Name-token frequencies by position (surname, given, father, English), inferred ethnicity and sex, "
@@ -77,6 +78,7 @@ def name_tokens(
     group_name="names",
     ins={"residents": AssetIn(key="residents"), "hashes": AssetIn(key=census_key("cea_name_hashes"))},
     metadata={"schema": "names"},
+    code_version=code_version("name_report"),
     kinds={"pandas"},
     owners=["team:names"],
     description="Names of the whole sample: unique first, middle and last names, duplicate full names (compared "

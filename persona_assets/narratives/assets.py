@@ -9,31 +9,24 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
-    Config,
     MetadataValue,
     Output,
     asset,
 )
 
+from persona_assets.code_versions import NARRATIVES, code_version
 from persona_assets.core.gx_suites import run_suite
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.core.narratives.engine import CallCache
-from persona_assets.core.narratives.partition import code_digest, narrate_partition, parse_budget, select_records
-from persona_assets.core.quality import narratives_frame
-from persona_assets.gx_checks import suite_check_result
-from persona_assets.narratives.resources import NarrativeLLM
+from persona_assets.core.narratives.partition import narrate_partition, select_records
+from persona_assets.core.narratives.prompts import PROMPT_VERSION
+from persona_assets.core.quality import add_narrative_checks
+from persona_assets.core.schema import LLM_FIELDS
+from persona_assets.gx_checks import build_suite_check_result
+from persona_assets.io_managers import SETTINGS_METADATA
+from persona_assets.narratives.resources import NarrativeLLM, configured_llm_model
 from persona_assets.partitions import PLANNING_AREAS, planning_area_partitions
-
-#: Sized for `make run` on 2 cores with the embedded model (about 45 s per record per core): one resident per
-#: populated partition. Use "all" with a hosted endpoint.
-DEFAULT_RECORDS_PER_PARTITION = "1"
-
-
-class NarrativesConfig(Config):
-    """How many residents of the partition get narratives: a count (the first N in the partition's seeded order)
-    or ``"all"``."""
-
-    records_per_partition: str = DEFAULT_RECORDS_PER_PARTITION
+from persona_assets.settings import DatasetSettings
 
 
 @asset(
@@ -56,21 +49,21 @@ class NarrativesConfig(Config):
             "the ok-rate noisy); the same suite blocks publication over all partitions.",
         ),
     ],
-    code_version=code_digest(),
+    code_version=code_version(NARRATIVES, llm_model=configured_llm_model()),
     metadata={"schema": "narratives"},
     kinds={"python", "duckdb"},
     owners=["team:narratives"],
     description="Persona and attribute texts (SPEC section 3) per resident through litellm: versioned prompts "
     "with guardrails, JSON-schema output (a llama.cpp grammar for the embedded model), rule validation against "
     "the record with resampling, a durable call cache (an unchanged partition makes zero calls), bounded "
-    "concurrency with retries and timeouts. Records whose texts fail are kept as failed, with reasons.",
+    "concurrency with retries and timeouts. Records whose texts fail are kept as failed, with reasons. How many "
+    "residents per partition get texts is the dataset's records_per_partition; each partition records it.",
 )
 def persona_narratives(
-    context: AssetExecutionContext, config: NarrativesConfig, llm: NarrativeLLM, residents: pd.DataFrame
+    context: AssetExecutionContext, dataset: DatasetSettings, llm: NarrativeLLM, residents: pd.DataFrame
 ):
-    budget = parse_budget(config.records_per_partition)
-    chosen = select_records(residents, budget)
-    cache = CallCache(llm.cache_file)
+    chosen = select_records(residents, dataset.narrative_budget)
+    cache = CallCache(llm.cache_file(dataset.root))
     try:
         frame, summary = narrate_partition(chosen, llm.client(), cache, llm.engine_settings(tuple(PLANNING_AREAS)))
     finally:
@@ -86,13 +79,14 @@ def persona_narratives(
         metadata={
             "dagster/row_count": len(frame),
             "residents_in_partition": len(residents),
-            "records_per_partition": config.records_per_partition,
+            "records_per_partition": dataset.records_per_partition,
+            SETTINGS_METADATA: MetadataValue.json(dataset.narratives_settings()),
             **{k: v for k, v in summary.items() if k not in ("top_failure_reasons", "transport_errors")},
             "top_failure_reasons": MetadataValue.json(summary["top_failure_reasons"]),
             "transport_errors": MetadataValue.json(summary.get("transport_errors", {})),
             "total_tokens": summary.get("prompt_tokens", 0) + summary.get("completion_tokens", 0),
             "llm": MetadataValue.json(llm.describe()),
-            "prompt_version": code_digest(),
+            "prompt_version": PROMPT_VERSION,
             "preview": MetadataValue.md(frame_to_markdown(ok[preview_cols].head(3), 3) if len(ok) else "no ok rows"),
         },
     )
@@ -104,7 +98,7 @@ def persona_narratives(
         problems.append("failed rows without a reason")
     if not set(frame["status"]) <= {"ok", "failed"}:
         problems.append(f"unexpected statuses {sorted(set(frame['status']))}")
-    if len(ok) and ok[[c for c in frame.columns if c.endswith(("persona", "_list"))]].isna().any().any():
+    if len(ok) and ok[list(LLM_FIELDS)].isna().any().any():
         problems.append("ok rows with missing texts")
     yield AssetCheckResult(
         check_name="narratives_accounted",
@@ -113,6 +107,6 @@ def persona_narratives(
         description="; ".join(problems) or f"{len(ok)} ok, {len(failed)} failed (with reasons), none lost",
         metadata={"chosen": len(chosen), "rows": len(frame), "ok": len(ok), "failed": len(failed)},
     )
-    yield suite_check_result(
-        "narratives_gx_suite", [run_suite(narratives_frame(frame), "narratives")], AssetCheckSeverity.WARN
+    yield build_suite_check_result(
+        "narratives_gx_suite", [run_suite(add_narrative_checks(frame), "narratives")], AssetCheckSeverity.WARN
     )

@@ -12,7 +12,6 @@ from persona_assets.core.narratives.client import LiteLLMClient
 from persona_assets.core.narratives.engine import EngineSettings
 from persona_assets.core.narratives.local_model import DEFAULT_LOCAL_MODEL, PROVIDER, local_model
 from persona_assets.core.narratives.prompts import NARRATIVE_SCHEMA
-from persona_assets.core.paths import data_dir
 
 DEFAULT_MODEL = f"{PROVIDER}/{DEFAULT_LOCAL_MODEL}"
 ENV_MODEL, ENV_API_BASE, ENV_API_KEY = "SG_PERSONAS_LLM_MODEL", "SG_PERSONAS_LLM_API_BASE", "SG_PERSONAS_LLM_API_KEY"
@@ -38,15 +37,15 @@ class NarrativeLLM(ConfigurableResource):
     backoff_base_s: float = 0.5
     timeout_s: float = 300.0
     max_attempts: int = 4  # generations per record (first answer + repairs or resamples), then failed
-    cache_path: str = ""  # default <data>/cache/llm_calls.sqlite
+    cache_path: str = ""  # default <dataset root>/cache/llm_calls.sqlite
 
     @property
     def is_local(self) -> bool:
         return self.model.startswith(f"{PROVIDER}/")
 
-    @property
-    def cache_file(self) -> Path:
-        return Path(self.cache_path).resolve() if self.cache_path else data_dir() / "cache" / "llm_calls.sqlite"
+    def cache_file(self, data_root: Path) -> Path:
+        """The call cache: ``cache_path``, else ``<data_root>/cache/llm_calls.sqlite``."""
+        return Path(self.cache_path).resolve() if self.cache_path else data_root / "cache" / "llm_calls.sqlite"
 
     def in_flight(self) -> int:
         if self.max_in_flight > 0:
@@ -95,6 +94,12 @@ class NarrativeLLM(ConfigurableResource):
             spec = local_model(self.model)
             out.update({"local_weights": spec.upstream, "licence": spec.licence, "weights_sha256": spec.sha256})
         return out
+
+
+def configured_llm_model() -> str:
+    """The model string the environment configures (``SG_PERSONAS_LLM_MODEL``), else the embedded default: what
+    ``llm_from_env`` binds and what the narratives' code version digests."""
+    return os.environ.get(ENV_MODEL) or DEFAULT_MODEL
 
 
 def llm_from_env() -> NarrativeLLM:

@@ -1,24 +1,36 @@
 """``personas_candidate`` joins residents and narratives and runs the blocking Great Expectations suites over the
-whole dataset; ``personas_dataset`` (downstream, so a failed gate skips it) publishes the release atomically."""
+whole dataset; ``personas_dataset`` (downstream, so a failed gate skips it) publishes the release atomically.
+
+Both refuse a dataset whose partitions were made with different settings (``core/dataset_settings.py``)."""
+
+from typing import Any
 
 import pandas as pd
 from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
+    AssetKey,
+    DagsterInstance,
+    Failure,
     MaterializeResult,
     MetadataValue,
     Output,
     asset,
 )
 
-from persona_assets.census.assets import census_key
+from persona_assets.code_versions import code_version
 from persona_assets.core.data_docs import build_data_docs
+from persona_assets.core.dataset_settings import MixedSettingsError, check_uniform_settings
 from persona_assets.core.gx_suites import run_suite
 from persona_assets.core.markdown import frame_to_markdown
-from persona_assets.core.paths import data_dir
-from persona_assets.core.quality import expected_areas, narratives_frame, personas_frame
-from persona_assets.gx_checks import suite_check_result
+from persona_assets.core.publish.join import count_join, join_personas
+from persona_assets.core.quality import add_narrative_checks, add_persona_checks, list_expected_areas
+from persona_assets.gx_checks import build_suite_check_result
+from persona_assets.io_managers import SETTINGS_ATTR
+from persona_assets.keys import census_key
+from persona_assets.record_types import PERSONAS_COLUMN_SCHEMA
+from persona_assets.settings import DatasetSettings
 
 SUITES = {
     "residents_dataset_suite": "expectations/residents.json over every partition: value sets, ranges, unique UUIDs "
@@ -28,6 +40,36 @@ SUITES = {
     "personas_dataset_suite": "expectations/personas_dataset.json on the records to publish: the 38 fields and "
     "their types, row counts, planning areas, no full name from the CEA register, no secret-looking strings.",
 }
+#: Assets whose code versions the dataset card records.
+CARD_CODE_VERSIONS = ("persona_network", "name_tokens", "residents", "persona_narratives")
+
+
+def check_dataset_settings(residents: pd.DataFrame, narratives: pd.DataFrame) -> dict[str, Any]:
+    """The settings every residents and narratives partition was made with (as their files record them); a
+    ``Failure`` naming the partitions when they differ."""
+    try:
+        return {
+            **check_uniform_settings(residents.attrs.get(SETTINGS_ATTR, {}), "residents"),
+            **check_uniform_settings(narratives.attrs.get(SETTINGS_ATTR, {}), "persona_narratives"),
+        }
+    except MixedSettingsError as exc:
+        raise Failure(description=str(exc), metadata={"reason": "mixed dataset settings"}) from exc
+
+
+def collect_code_versions(instance: DagsterInstance, assets: tuple[str, ...]) -> dict[str, str]:
+    """Per asset, the code version(s) its current materialisations were made with (the latest one of each
+    partition; several, comma-separated, if its partitions differ)."""
+    out = {}
+    for name in assets:
+        latest: dict[str | None, str] = {}
+        for record in instance.fetch_materializations(AssetKey(name), limit=10_000).records:  # newest first
+            m = record.asset_materialization
+            if m is not None and m.partition not in latest:
+                latest[m.partition] = (m.tags or {}).get("dagster/code_version", "")
+        versions = sorted(set(latest.values()) - {""})
+        if versions:
+            out[name] = ", ".join(versions)
+    return out
 
 
 @asset(
@@ -42,35 +84,38 @@ SUITES = {
         AssetCheckSpec(name, asset="personas_candidate", blocking=True, description=desc)
         for name, desc in SUITES.items()
     ],
-    metadata={"schema": "publish"},
+    code_version=code_version("personas_candidate"),
+    metadata={"schema": "publish", "dagster/column_schema": PERSONAS_COLUMN_SCHEMA},
     kinds={"pandas", "duckdb"},
     owners=["team:quality"],
     description="The records to publish: residents joined with their ok narratives (failed ones excluded and "
-    "counted), gated by three blocking Great Expectations suites over the whole dataset. Builds the Data Docs "
-    "(data/reports/data_docs/index.html, offline) whether or not the gates pass.",
+    "counted), gated by three blocking Great Expectations suites over the whole dataset. Refuses partitions made "
+    "with different settings. Builds the Data Docs (<data>/reports/data_docs/index.html, offline) whether or not "
+    "the gates pass.",
 )
 def personas_candidate(
     context: AssetExecutionContext,
+    dataset: DatasetSettings,
     residents: pd.DataFrame,
     narratives: pd.DataFrame,
     planning_areas: pd.DataFrame,
     register_hashes: pd.DataFrame,
 ):
-    from persona_assets.core.publish import join_personas
-
-    areas = expected_areas(planning_areas, len(residents))
-    personas, counts = join_personas(residents, narratives)
-    checked = personas_frame(personas, register_hashes)
+    settings = check_dataset_settings(residents, narratives)
+    areas = list_expected_areas(planning_areas, int(settings["total_records"]))
+    personas = join_personas(residents, narratives)
+    counts = count_join(len(residents), narratives, len(personas))
+    checked = add_persona_checks(personas, register_hashes)
     runs = [
         ("residents", residents, {"expected_areas": areas}),
-        ("narratives", narratives_frame(narratives), None),
+        ("narratives", add_narrative_checks(narratives), None),
         (
             "personas_dataset",
             checked,
             {"min_rows": 1, "max_rows": max(1, len(residents)), "populated_areas": areas},
         ),
     ]
-    docs = build_data_docs(runs, data_dir() / "reports" / "data_docs")
+    docs = build_data_docs(runs, dataset.root / "reports" / "data_docs")
     reports = [run_suite(frame, suite, parameters=params) for suite, frame, params in runs]
     yield Output(
         personas,
@@ -78,6 +123,7 @@ def personas_candidate(
             "dagster/row_count": len(personas),
             **{k: v for k, v in counts.items() if k != "failed_by_reason" and v is not None},
             "failed_by_reason": MetadataValue.json(counts["failed_by_reason"]),
+            "dataset_settings": MetadataValue.json(settings),
             "data_docs": MetadataValue.path(str(docs)),
             "data_docs_url": MetadataValue.url(docs.as_uri()),
             "preview": MetadataValue.md(
@@ -86,14 +132,14 @@ def personas_candidate(
         },
     )
     for name, report in zip(SUITES, reports, strict=True):
-        yield suite_check_result(name, [report], data_docs=MetadataValue.path(str(docs)))
+        yield build_suite_check_result(name, [report], data_docs=MetadataValue.path(str(docs)))
 
 
-def _fidelity_markdown(fit: pd.DataFrame) -> str:
+def _fidelity_markdown(fit: pd.DataFrame, report: str) -> str:
     national = fit[fit["scope"] == "Singapore"][["field", "n", "tvd_synthetic_official", "official_source"]]
     return (
         "Total variation distance between the synthetic sample and the official table, nationally (full report: "
-        "`data/reports/fit_report/index.html`).\n\n" + frame_to_markdown(national.round(4), 30)
+        f"`{report}`).\n\n" + frame_to_markdown(national.round(4), 30)
     )
 
 
@@ -120,15 +166,18 @@ def _narrative_model(narratives: pd.DataFrame) -> tuple[str, str]:
         "register_hashes": AssetIn(key=census_key("cea_name_hashes")),
         "fit": AssetIn(key="fit_report"),
     },
+    code_version=code_version("personas_dataset"),
     kinds={"parquet"},
     owners=["team:quality"],
-    description="The release: data/published/ (a symlink swapped atomically to data/releases/<version>/) with "
+    description="The release: <data>/published/ (a symlink swapped atomically to <data>/releases/<version>/) with "
     "Hugging Face Parquet shards for two configurations, personas (38 fields, records whose narratives passed) "
-    "and residents (the full structured sample), and the dataset card README.md. Runs only when the blocking "
-    "gates on personas_candidate pass; otherwise the previous release stays live.",
+    "and residents (the full structured sample), and the dataset card README.md with the settings and code "
+    "versions that reproduce it. Runs only when the blocking gates on personas_candidate pass; otherwise the "
+    "previous release stays live.",
 )
 def personas_dataset(
     context: AssetExecutionContext,
+    dataset: DatasetSettings,
     personas: pd.DataFrame,
     residents: pd.DataFrame,
     narratives: pd.DataFrame,
@@ -137,23 +186,20 @@ def personas_dataset(
 ) -> MaterializeResult:
     from persona_assets.core.names import register_matches
     from persona_assets.core.narratives.prompts import PROMPT_VERSION
-    from persona_assets.core.publish import (
-        CardInputs,
-        dataset_card,
-        default_assumptions,
-        join_personas,
-        residents_release_frame,
-        write_release,
-    )
+    from persona_assets.core.publish.card import CardInputs, collect_assumptions, render_dataset_card
+    from persona_assets.core.publish.join import select_release_residents
+    from persona_assets.core.publish.release import write_release
 
-    _, counts = join_personas(residents, narratives)
+    settings = check_dataset_settings(residents, narratives)
+    counts = count_join(len(residents), narratives, len(personas))
     exact, near = register_matches(residents["full_name"], register_hashes, residents["preferred_english_name"])
     model, licence = _narrative_model(narratives)
-    configs = {"personas": personas, "residents": residents_release_frame(residents)}
-    card = dataset_card(
+    versions = collect_code_versions(context.instance, CARD_CODE_VERSIONS)
+    configs = {"personas": personas, "residents": select_release_residents(residents)}
+    card = render_dataset_card(
         CardInputs(
             configs=configs,
-            assumptions=default_assumptions(),
+            assumptions=collect_assumptions(),
             narrative_model=model,
             narrative_model_licence=licence,
             prompt_version=PROMPT_VERSION,
@@ -161,20 +207,22 @@ def personas_dataset(
             join_counts=counts,
             register_full_name_matches=int(exact.sum()),
             register_near_misses=int(near.sum()),
-            total_records=len(residents),
-            fidelity_markdown=_fidelity_markdown(fit) if len(fit) else None,
+            dataset_settings=settings,
+            code_versions=versions,
+            fidelity_markdown=_fidelity_markdown(fit, "reports/fit_report/index.html") if len(fit) else None,
         )
     )
-    info = write_release(configs, card, data_dir(), keep=3)
+    info = write_release(configs, card, dataset.root, keep=3)
     context.log.info(f"published {info.version}: {info.rows}")
     meta = info.to_metadata()
     return MaterializeResult(
         metadata={
             "dagster/row_count": info.rows.get("personas", 0),
             "version": info.version,
-            "published": MetadataValue.path(str(data_dir() / "published")),
-            "dataset_card": MetadataValue.path(str(data_dir() / "published" / "README.md")),
+            "published": MetadataValue.path(str(dataset.root / "published")),
+            "dataset_card": MetadataValue.path(str(dataset.root / "published" / "README.md")),
             "rows": MetadataValue.json(info.rows),
+            "dataset_settings": MetadataValue.json(settings),
             "failed_narratives_excluded": counts["failed_excluded"],
             "files": MetadataValue.json(meta.get("files", meta)),
             "card_preview": MetadataValue.md(card[:6000]),

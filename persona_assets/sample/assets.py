@@ -1,6 +1,5 @@
-"""The ``sample`` group: synthetic residents per planning area, with a blocking census-fidelity check."""
-
-import warnings
+"""The ``sample`` group: synthetic residents per planning area, with blocking privacy, Great Expectations and
+census-fidelity checks."""
 
 import numpy as np
 import pandas as pd
@@ -10,69 +9,31 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
-    Config,
     MetadataValue,
     Output,
     asset,
 )
-from dagster_pandas import PandasColumn, create_dagster_pandas_dataframe_type
 
-from persona_assets.census.assets import census_key
+from persona_assets.code_versions import code_version
 from persona_assets.core.gx_suites import run_suite
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.core.model import vocab as V
 from persona_assets.core.model.allocation import allocate_areas
-from persona_assets.core.model.derived import DIGITAL_LEVELS, STATUSES
 from persona_assets.core.model.fidelity import area_marginals, compare
 from persona_assets.core.model.network import PersonaNetwork
 from persona_assets.core.model.residents import sample_residents
 from persona_assets.core.names import NameModel, privacy_report
-from persona_assets.gx_checks import suite_check_result
-from persona_assets.model.assets import network_code_version
-from persona_assets.partitions import PLANNING_AREAS, planning_area_partitions
-
-DEFAULT_TOTAL = 148_000
-DEFAULT_SEED = 20251125
-
-warnings.filterwarnings("ignore", message=".*is currently in beta", module="dagster_pandas")
-warnings.filterwarnings("ignore", message=".*create_dagster_pandas_dataframe_type.*is currently in beta")
-ResidentsDataFrame = create_dagster_pandas_dataframe_type(
-    name="ResidentsDataFrame",
-    description="Synthetic residents aged 15+ of one planning area (statistical fields of the record).",
-    columns=[
-        PandasColumn.string_column("uuid", non_nullable=True, unique=True),
-        PandasColumn.string_column("first_name", non_nullable=True),
-        PandasColumn.string_column("middle_name"),
-        PandasColumn.string_column("last_name", non_nullable=True),
-        PandasColumn.string_column("full_name", non_nullable=True),
-        PandasColumn.string_column("preferred_english_name"),
-        PandasColumn.categorical_column("planning_area", set(PLANNING_AREAS), non_nullable=True),
-        PandasColumn.string_column("subzone", non_nullable=True),
-        PandasColumn.categorical_column("region", {"Central", "East", "North", "North-East", "West"}),
-        PandasColumn.integer_column("age", min_value=15, max_value=90, non_nullable=True),
-        PandasColumn.categorical_column("sex", set(V.SEXES), non_nullable=True),
-        PandasColumn.categorical_column("ethnicity", set(V.ETHNICITIES), non_nullable=True),
-        PandasColumn.categorical_column("religion", set(V.RELIGIONS), non_nullable=True),
-        PandasColumn.categorical_column("language_at_home", set(V.LANGUAGES), non_nullable=True),
-        PandasColumn.categorical_column("marital_status", set(V.MARITAL), non_nullable=True),
-        PandasColumn.categorical_column("education_level", set(V.EDUCATION), non_nullable=True),
-        PandasColumn.categorical_column("labour_force_status", set(V.LABOUR_FORCE), non_nullable=True),
-        PandasColumn.categorical_column("occupation", {*V.OCCUPATIONS, *STATUSES}, non_nullable=True),
-        PandasColumn.categorical_column("industry", set(V.INDUSTRIES), ignore_missing_vals=True),
-        PandasColumn.categorical_column("monthly_income_band", set(V.INCOME_BANDS), ignore_missing_vals=True),
-        PandasColumn.categorical_column("dwelling_type", set(V.DWELLINGS), non_nullable=True),
-        PandasColumn.categorical_column("digital_familiarity", set(DIGITAL_LEVELS), non_nullable=True),
-        PandasColumn.string_column("life_stage", non_nullable=True),
-        PandasColumn.exists("big_five", non_nullable=True),
-        PandasColumn.categorical_column("country", {"Singapore"}, non_nullable=True),
-    ],
-)
-
+from persona_assets.gx_checks import build_suite_check_result
+from persona_assets.io_managers import SETTINGS_METADATA
+from persona_assets.keys import census_key
+from persona_assets.partitions import planning_area_partitions
+from persona_assets.record_types import RESIDENTS_COLUMN_SCHEMA, ResidentsDataFrame
+from persona_assets.settings import DatasetSettings
 
 _NAME_MODELS: dict[tuple[int, float], NameModel] = {}
 
 
-def name_model(tokens: pd.DataFrame) -> NameModel:
+def load_name_model(tokens: pd.DataFrame) -> NameModel:
     """One NameModel per token table per process (the 55 partition runs of `make run` share one process)."""
     key = (len(tokens), float(tokens["weight"].sum()))
     if key not in _NAME_MODELS:
@@ -80,28 +41,8 @@ def name_model(tokens: pd.DataFrame) -> NameModel:
     return _NAME_MODELS[key]
 
 
-def residents_code_version() -> str:
-    """The network's version plus the code that turns draws into records (allocation, sampler, derived fields,
-    names): a change to any of them marks every partition stale in the UI."""
-    import hashlib
-    from pathlib import Path
-
-    core = Path(__file__).resolve().parents[1] / "core"
-    files = ["model/allocation.py", "model/sampler.py", "model/derived.py", "model/residents.py", "names.py"]
-    digest = hashlib.sha256(network_code_version().encode())
-    for f in files:
-        digest.update((core / f).read_bytes())
-    return digest.hexdigest()[:16]
-
-
-class ResidentsConfig(Config):
-    """Per-run knobs. Use the same values for every partition of one dataset."""
-
-    total_records: int = DEFAULT_TOTAL
-    base_seed: int = DEFAULT_SEED
-
-
-def area_age_sex(area_population: pd.DataFrame) -> np.ndarray:
+def count_age_sex(area_population: pd.DataFrame) -> np.ndarray:
+    """The area's official residents aged 15+ as an [age group, sex] array (the fidelity check's base)."""
     w = np.zeros((len(V.AGE_GROUPS), len(V.SEXES)))
     if len(area_population):
         ag = area_population["age"].astype(int).map(lambda a: V.AGE_GROUPS.index(V.age_group_of(a)))
@@ -133,8 +74,9 @@ def area_age_sex(area_population: pd.DataFrame) -> np.ndarray:
             "residents_gx_suite",
             asset="residents",
             blocking=True,
-            description="Great Expectations suite expectations/residents.json: the 25 fields, non-null required "
-            "fields, unique UUIDs, age range, the official categories, planning_area equal to the partition key.",
+            description="Great Expectations suite expectations/residents.json (generated from the record schema): "
+            "the 25 fields, non-null required fields, unique UUIDs, age range, the official categories, "
+            "planning_area equal to the partition key.",
         ),
         AssetCheckSpec(
             "residents_fidelity",
@@ -144,18 +86,19 @@ def area_age_sex(area_population: pd.DataFrame) -> np.ndarray:
             "total variation distance within a tolerance derived from the sample size.",
         ),
     ],
-    code_version=residents_code_version(),
-    metadata={"schema": "sample"},
+    code_version=code_version("residents"),
+    metadata={"schema": "sample", "dagster/column_schema": RESIDENTS_COLUMN_SCHEMA},
     kinds={"pandas", "duckdb"},
     owners=["team:model"],
     description="Synthetic residents aged 15+ of one planning area: records ∝ official 15+ population (largest "
-    "remainder over a configurable total, default 148,000); subzone × age × sex by controlled rounding of the "
-    "official June 2025 counts; other fields drawn from the persona network; derived fields by documented rules. "
-    "Seeds derive from (base seed, area, stage): one area re-run alone reproduces its records exactly.",
+    "remainder over the dataset's total_records, default 148,000); subzone × age × sex by controlled rounding of "
+    "the official June 2025 counts; other fields drawn from the persona network; derived fields by documented "
+    "rules. Seeds derive from (base seed, area, stage): one area re-run alone reproduces its records exactly. "
+    "Each partition records the settings it was made with (metadata and its Parquet file).",
 )
 def residents(
     context: AssetExecutionContext,
-    config: ResidentsConfig,
+    dataset: DatasetSettings,
     network: PersonaNetwork,
     planning_areas: pd.DataFrame,
     area_population: pd.DataFrame,
@@ -163,28 +106,30 @@ def residents(
     register_hashes: pd.DataFrame,
 ):
     area = context.partition_key
-    alloc = allocate_areas(planning_areas.set_index("planning_area")["residents_15plus"], config.total_records)
+    total, seed = dataset.total_records, dataset.base_seed
+    alloc = allocate_areas(planning_areas.set_index("planning_area")["residents_15plus"], total)
     n = int(alloc[area])
     records = sample_residents(
-        network, area, area_population, n, config.base_seed, names=(name_model(name_tokens), register_hashes)
+        network, area, area_population, n, seed, names=(load_name_model(name_tokens), register_hashes)
     )
     note = (
         f"{area} has no residents aged 15+ in the official table: empty partition"
         if n == 0
-        else f"{n} records ({n / config.total_records:.2%} of {config.total_records:,})"
+        else f"{n} records ({n / total:.2%} of {total:,})"
     )
     yield Output(
         records,
         metadata={
             "dagster/row_count": len(records),
             "records": n,
-            "base_seed": config.base_seed,
-            "total_records": config.total_records,
+            "base_seed": seed,
+            "total_records": total,
+            SETTINGS_METADATA: MetadataValue.json(dataset.residents_settings()),
             "note": note,
             "preview": MetadataValue.md(frame_to_markdown(records.drop(columns=["big_five"]).head(5), 5)),
         },
     )
-    yield suite_check_result(
+    yield build_suite_check_result(
         "residents_gx_suite", [run_suite(records, "residents", parameters={"expected_areas": [area] if n else []})]
     )
     privacy = privacy_report(records["full_name"], register_hashes, records["preferred_english_name"])
@@ -201,7 +146,7 @@ def residents(
             check_name="residents_fidelity", passed=True, metadata={"note": "empty partition: nothing to compare"}
         )
         return
-    expected = area_marginals(network, area, area_age_sex(area_population))
+    expected = area_marginals(network, area, count_age_sex(area_population))
     table = compare(records, expected, network)
     passed = bool(table["passed"].all())
     worst = table.sort_values("tvd", ascending=False).iloc[0]

@@ -25,7 +25,8 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from persona_assets.core.narratives.prompts import ALL_FIELDS, LIST_FIELDS, read_facts
+from persona_assets.core.narratives.prompts import read_facts
+from persona_assets.core.schema import LIST_FIELDS, LLM_FIELDS
 
 FAULTS = ("429", "500", "503", "timeout", "truncated", "non_json", "bad_narrative", "empty")
 
@@ -36,7 +37,7 @@ def narrative_for(facts: dict[str, Any]) -> dict[str, Any]:
     pron = "he" if facts.get("sex") == "Male" else "she"
     poss = "his" if facts.get("sex") == "Male" else "her"
     out: dict[str, Any] = {}
-    for f in ALL_FIELDS:
+    for f in LLM_FIELDS:
         if f in LIST_FIELDS:
             out[f] = ["reading", "cooking", "walking"]
         else:

@@ -21,6 +21,18 @@ BIG_FIVE_TRAITS = ("openness", "conscientiousness", "extraversion", "agreeablene
 BIG_FIVE_LABELS = ((20, 34, "very low"), (35, 44, "low"), (45, 54, "average"), (55, 64, "high"), (65, 80, "very high"))
 DIGITAL_LEVELS = ("very low", "low", "moderate", "high", "very high")
 STATUSES = ("Unemployed", "Student", "National Service", "Retired", "Homemaker", "Not Working")
+#: Labels of ``life_stage``, in the order its rules are tried (the last one is the default).
+LIFE_STAGES = (
+    "student",
+    "national service",
+    "young adult",
+    "young family years",
+    "established single adult",
+    "mid-career",
+    "midlife at home",
+    "pre-retirement / active senior",
+    "senior",
+)
 
 DERIVED_ASSUMPTIONS = (
     "big_five: five T-scores ~ N(50, 10), rounded, clipped to [20, 80], labelled in bands of the T-score "
@@ -93,17 +105,7 @@ def life_stage(age: np.ndarray, marital: np.ndarray, occupation: np.ndarray, lfs
         (age < 60),
         (age < 70),
     ]
-    labels = [
-        "student",
-        "national service",
-        "young adult",
-        "young family years",
-        "established single adult",
-        "mid-career",
-        "midlife at home",
-        "pre-retirement / active senior",
-    ]
-    return np.select(conds, labels, default="senior").astype(object)
+    return np.select(conds, list(LIFE_STAGES[:-1]), default=LIFE_STAGES[-1]).astype(object)
 
 
 def add_derived_fields(records: pd.DataFrame, region: str, rng: np.random.Generator) -> pd.DataFrame:

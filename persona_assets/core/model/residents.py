@@ -10,35 +10,8 @@ from persona_assets.core.model.derived import add_derived_fields
 from persona_assets.core.model.network import PersonaNetwork
 from persona_assets.core.model.sampler import decode, sample_area_codes
 from persona_assets.core.model.seeds import record_uuid, rng_for
-from persona_assets.core.names import NAME_COLUMNS, NameModel, compose_names
-
-RESIDENT_COLUMNS = (
-    "uuid",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "full_name",
-    "preferred_english_name",
-    "planning_area",
-    "subzone",
-    "region",
-    "age",
-    "sex",
-    "ethnicity",
-    "religion",
-    "language_at_home",
-    "marital_status",
-    "education_level",
-    "labour_force_status",
-    "occupation",
-    "industry",
-    "monthly_income_band",
-    "dwelling_type",
-    "digital_familiarity",
-    "life_stage",
-    "big_five",
-    "country",
-)
+from persona_assets.core.names import NameModel, compose_names
+from persona_assets.core.schema import NAME_FIELDS, RESIDENT_COLUMNS
 
 
 def empty_residents() -> pd.DataFrame:
@@ -72,9 +45,9 @@ def sample_residents(
         composed, _ = compose_names(
             model, records["ethnicity"].to_numpy(), records["sex"].to_numpy(), rng_for(base_seed, area, "names"), hashes
         )
-        for col in NAME_COLUMNS:
+        for col in NAME_FIELDS:
             records[col] = composed[col].to_numpy()
     else:
-        for col in NAME_COLUMNS:
+        for col in NAME_FIELDS:
             records[col] = None
     return records.loc[:, list(RESIDENT_COLUMNS)]

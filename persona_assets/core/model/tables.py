@@ -41,9 +41,6 @@ class ModelTables:
     areas: tuple[str, ...]
     regions: dict[str, str]
     nodes: dict[str, NodeTable]
-    #: Official (un-harmonised) reference shares per field, for the fit report: {field: {"national": Series,
-    #: "by_area": DataFrame(area x category) or None, "source": str, "universe": str}}
-    official: dict[str, dict[str, object]]
 
 
 # ------------------------------------------------------------------------------------------ assumptions
@@ -1094,29 +1091,21 @@ def build_model_tables(t: dict[str, pd.DataFrame]) -> ModelTables:
     for n in nodes.values():
         prefix = prefixes.get(n.name, n.name.split("_")[0])
         n.diagnostics = {k: v for k, v in diag.items() if k.startswith(prefix + "_")}
-    official = official_references(t, areas)
-    return ModelTables(areas=areas, regions=regions, nodes=nodes, official=official)
+    return ModelTables(areas=areas, regions=regions, nodes=nodes)
 
 
-def official_references(t: dict[str, pd.DataFrame], areas: tuple[str, ...]) -> dict[str, dict[str, object]]:
-    """Un-harmonised official shares per field (national, and by planning area where a table has them)."""
+def official_references(t: dict[str, pd.DataFrame]) -> dict[str, dict[str, object]]:
+    """Un-harmonised official shares per field (national, and by planning area where a table has them), for the
+    fit report: {field: {"national": Series, "by_area": DataFrame(area x category), "source", "universe"}}."""
 
     def pa_table(
         name: str, key: str, cats: tuple[str, ...], mapping: dict[str, str] | None = None, universe: str = ""
     ) -> dict[str, object]:
-        df = t[name]
-        national = pd.Series(_national_shares(df, key, cats, mapping), index=list(cats))
-        named = [a for a in df["planning_area"].unique() if a not in (TOTAL, POOLED)]
-        by_area = pd.DataFrame(_shares_by_group(df, key, cats, named, mapping), index=named, columns=list(cats))
-        return {"national": national, "by_area": by_area, "source": name, "universe": universe}
+        return pa_table_filtered(t[name], key, cats, mapping, name, universe)
 
     ref: dict[str, dict[str, object]] = {
         "religion": pa_table("census2020_religion_pa", "religion", V.RELIGIONS, universe="residents 15+, 2020"),
         "language_at_home": pa_table("census2020_language_pa", "language", V.LANGUAGES, universe="residents 5+, 2020"),
-        "marital_status": pa_table(
-            "ghs2015_marital_sex_pa", "marital_status", V.MARITAL, MARITAL_GHS, universe="residents 15+, 2015"
-        )
-        | {"sex_filter": TOTAL},
         "education_level": pa_table(
             "ghs2015_education_pa", "education", V.EDUCATION, HQA_GHS_TO_MOM, universe="non-student residents 15+, 2015"
         ),

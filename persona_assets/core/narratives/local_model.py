@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from persona_assets.core.paths import data_dir
+from persona_assets.core.paths import default_data_root
 
 PROVIDER = "local"
 
@@ -93,7 +93,7 @@ class LocalModelError(RuntimeError):
 
 
 def model_dir() -> Path:
-    return Path(os.environ.get("SG_PERSONAS_MODEL_DIR") or data_dir() / "models" / "llm").resolve()
+    return Path(os.environ.get("SG_PERSONAS_MODEL_DIR") or default_data_root() / "models" / "llm").resolve()
 
 
 def local_model(name: str) -> LocalModel:

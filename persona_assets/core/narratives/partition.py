@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from persona_assets.core.narratives.engine import CallCache, Client, EngineSettings, NarrativeEngine, summarise
-from persona_assets.core.narratives.prompts import ALL_FIELDS, LIST_FIELDS, PROMPT_VERSION
+from persona_assets.core.narratives.prompts import PROMPT_VERSION
+from persona_assets.core.schema import LIST_FIELDS, LLM_FIELDS
 
 COLUMNS = (
     "uuid",
@@ -20,24 +20,10 @@ COLUMNS = (
     "status",
     "attempts",
     "failure_reasons",
-    *ALL_FIELDS,
+    *LLM_FIELDS,
     "model",
     "prompt_version",
 )
-
-
-def parse_budget(value: str | int) -> int | None:
-    """``records_per_partition``: a non-negative count, or ``"all"`` (returns None)."""
-    text = str(value).strip().lower()
-    if text == "all":
-        return None
-    try:
-        n = int(text)
-    except ValueError:
-        raise ValueError(f"records_per_partition must be a whole number or 'all', not {value!r}") from None
-    if n < 0:
-        raise ValueError(f"records_per_partition must not be negative (got {n})")
-    return n
 
 
 def select_records(residents: pd.DataFrame, budget: int | None) -> pd.DataFrame:
@@ -49,16 +35,6 @@ def select_records(residents: pd.DataFrame, budget: int | None) -> pd.DataFrame:
         return residents
     rank = residents["uuid"].astype(str).map(lambda u: hashlib.sha256(u.encode()).hexdigest())
     return residents.loc[rank.sort_values(kind="stable").index[:budget]]
-
-
-def code_digest() -> str:
-    """Prompt version plus the code that shapes the texts (prompts, validation, engine): feeds the asset's
-    code_version, so a template change marks every partition stale."""
-    here = Path(__file__).resolve().parent
-    digest = hashlib.sha256(PROMPT_VERSION.encode())
-    for name in ("prompts.py", "validate.py", "engine.py", "partition.py"):
-        digest.update((here / name).read_bytes())
-    return f"{PROMPT_VERSION}+{digest.hexdigest()[:12]}"
 
 
 def empty_frame() -> pd.DataFrame:
@@ -86,7 +62,7 @@ def narrate_partition(
             "model": settings.model,
             "prompt_version": PROMPT_VERSION,
         }
-        for f in ALL_FIELDS:
+        for f in LLM_FIELDS:
             value = (res.texts or {}).get(f) if res.status == "ok" else None
             row[f] = [str(x).strip() for x in value] if f in LIST_FIELDS and value is not None else value
         rows.append(row)

@@ -7,45 +7,37 @@ import hashlib
 import json
 from typing import Any
 
+from persona_assets.core.schema import (
+    LIST_FIELDS,
+    LLM_FIELDS,
+    MAX_ITEM_CHARS,
+    MAX_LIST_ITEMS,
+    MAX_TEXT_CHARS,
+    MIN_ITEM_CHARS,
+    MIN_LIST_ITEMS,
+    MIN_TEXT_CHARS,
+    TEXT_FIELDS,
+)
+
 PROMPT_VERSION = "2026-11-25.4"
 
-PERSONA_FIELDS = (
-    "persona",
-    "professional_persona",
-    "sports_persona",
-    "arts_persona",
-    "travel_persona",
-    "culinary_persona",
-    "family_persona",
-)
-ATTRIBUTE_FIELDS = (
-    "cultural_background",
-    "skills_and_expertise",
-    "skills_and_expertise_list",
-    "hobbies_and_interests",
-    "hobbies_and_interests_list",
-    "career_goals_and_ambitions",
-)
-LIST_FIELDS = ("skills_and_expertise_list", "hobbies_and_interests_list")
-TEXT_FIELDS = tuple(f for f in (*PERSONA_FIELDS, *ATTRIBUTE_FIELDS) if f not in LIST_FIELDS)
-ALL_FIELDS = (*PERSONA_FIELDS, *ATTRIBUTE_FIELDS)
-
-#: JSON schema of one answer (the embedded model is constrained to it with a llama.cpp grammar).
+#: The answer's JSON schema: the 13 LLM fields of the record schema with its length bounds (the embedded model is
+#: constrained to it with a llama.cpp grammar).
 NARRATIVE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        **{f: {"type": "string", "minLength": 40, "maxLength": 500} for f in TEXT_FIELDS},
+        **{f: {"type": "string", "minLength": MIN_TEXT_CHARS, "maxLength": MAX_TEXT_CHARS} for f in TEXT_FIELDS},
         **{
             f: {
                 "type": "array",
-                "items": {"type": "string", "minLength": 2, "maxLength": 60},
-                "minItems": 3,
-                "maxItems": 8,
+                "items": {"type": "string", "minLength": MIN_ITEM_CHARS, "maxLength": MAX_ITEM_CHARS},
+                "minItems": MIN_LIST_ITEMS,
+                "maxItems": MAX_LIST_ITEMS,
             }
             for f in LIST_FIELDS
         },
     },
-    "required": list(ALL_FIELDS),
+    "required": list(LLM_FIELDS),
     "additionalProperties": False,
 }
 
@@ -58,7 +50,7 @@ GUARDRAILS = (
     "a spouse for someone single, widowed or divorced; do not give a job to someone not working.",
     "Write each text as one concrete sentence (at most 35 words) about this person's own life in Singapore, "
     "in your own words; never write 'none' or 'not specified'. Lists hold 3 to 6 distinct short items.",
-    "Answer with one JSON object with exactly these keys: " + ", ".join(ALL_FIELDS) + ".",
+    "Answer with one JSON object with exactly these keys: " + ", ".join(LLM_FIELDS) + ".",
 )
 
 #: Record fields every prompt uses (the record's own names, so the validator and the server can read them back).
@@ -162,7 +154,7 @@ def render_messages(record: dict[str, Any]) -> list[dict[str, str]]:
 def field_of(reason: str) -> str | None:
     """The field a validation reason names (``"marital: family_persona"`` → ``family_persona``), if any."""
     tail = reason.split(":", 1)[1].strip() if ":" in reason else ""
-    return tail if tail in ALL_FIELDS else None
+    return tail if tail in LLM_FIELDS else None
 
 
 def repair_schema(fields: list[str]) -> dict[str, Any]:

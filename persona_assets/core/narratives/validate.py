@@ -26,15 +26,20 @@ import json
 import re
 from typing import Any
 
-from persona_assets.core.narratives.prompts import (
-    ALL_FIELDS,
-    EXAMPLE_ANSWER,
+from persona_assets.core.model.derived import STATUSES
+from persona_assets.core.narratives.prompts import EXAMPLE_ANSWER
+from persona_assets.core.schema import (
     LIST_FIELDS,
+    LLM_FIELDS,
+    MAX_ITEM_CHARS,
+    MAX_LIST_ITEMS,
+    MAX_TEXT_CHARS,
+    MIN_LIST_ITEMS,
+    MIN_TEXT_CHARS,
     PERSONA_FIELDS,
     TEXT_FIELDS,
 )
 
-MIN_CHARS, MAX_CHARS = 40, 500
 PRONOUNS = {"Male": r"\b(he|him|his|himself)\b", "Female": r"\b(she|her|hers|herself)\b"}
 OTHER = {"Male": "Female", "Female": "Male"}
 RELIGION_WORDS = {
@@ -56,7 +61,7 @@ OWN_RELIGION = {
     "Other Religions": set(RELIGION_WORDS),
     "No Religion": set(),
 }
-NOT_WORKING = {"Unemployed", "Student", "National Service", "Retired", "Homemaker", "Not Working"}
+NOT_WORKING = set(STATUSES)
 JOB = r"\b(works as|working as|employed as|job as|career as a|his job|her job|at (his|her) (office|workplace))\b"
 SPOUSE = r"\b(?<!late )(wife|husband|spouse)\b|\bmarried to\b"
 RACE = (
@@ -131,15 +136,15 @@ def validate_narrative(obj: dict[str, Any] | None, record: dict[str, Any], areas
     """Reasons the narrative contradicts its record (empty when it passes every rule)."""
     if obj is None:
         return ["parse: empty"]
-    missing = [f for f in ALL_FIELDS if f not in obj]
+    missing = [f for f in LLM_FIELDS if f not in obj]
     if missing:
         return [f"parse: missing {missing[0]}"]
     reasons: list[str] = []
     for f in LIST_FIELDS:
         v = obj[f]
-        if not isinstance(v, list) or not all(isinstance(x, str) and 0 < len(x.strip()) <= 60 for x in v):
+        if not isinstance(v, list) or not all(isinstance(x, str) and 0 < len(x.strip()) <= MAX_ITEM_CHARS for x in v):
             reasons.append(f"parse: {f} is not a list of short strings")
-        elif not 3 <= len(v) <= 8:
+        elif not MIN_LIST_ITEMS <= len(v) <= MAX_LIST_ITEMS:
             reasons.append(f"length: {f}")
         elif len({x.strip().lower() for x in v}) < len(v):
             reasons.append(f"duplicate: {f}")
@@ -163,7 +168,7 @@ def validate_narrative(obj: dict[str, Any] | None, record: dict[str, Any], areas
             reasons.append(f"parse: {f} is not text")
             continue
         low = text.lower()
-        if not MIN_CHARS <= len(text.strip()) <= MAX_CHARS:
+        if not MIN_TEXT_CHARS <= len(text.strip()) <= MAX_TEXT_CHARS:
             reasons.append(f"length: {f}")
         if PLACEHOLDER.match(text):
             reasons.append(f"placeholder: {f}")
