@@ -49,7 +49,7 @@ from persona_assets.core.model.tables import (
 
 NATIONAL = "Singapore"
 ADULT_AGES = tuple(g for g in V.AGE_GROUPS if g not in V.YOUNG_AGE_GROUPS)
-WORKING_AGES = V.ACTIVITIES[: len(V.OCCUPATIONS) + 1]  # occupations and Not Employed (25+)
+ADULT_ACTIVITIES = V.ACTIVITIES[: len(V.OCCUPATIONS) + 1]  # occupations and Not Employed (25+)
 PRIVATE = ("Condominiums and Other Apartments", "Landed Properties")
 Frames = Mapping[str, pd.DataFrame]
 
@@ -72,7 +72,7 @@ class JointSpec:
     quantiles: int = 0  # > 0: the (single, ordered) conditioning variable is cut into this many quantile groups
 
     def labels(self, var: str, net: PersonaNetwork) -> tuple[str, ...]:
-        cats = V.ACTIVITIES[: len(WORKING_AGES)] if var == "activity" else net.categories(var)
+        cats = ADULT_ACTIVITIES if var == "activity" else net.categories(var)
         if var in self.maps:
             return tuple(dict.fromkeys(self.maps[var].get(c, c) for c in cats if self.maps[var].get(c, c)))
         return tuple(cats)
