@@ -1067,6 +1067,7 @@ INCOME_ROW_VARIABLE = "Monthly Household Income from Work"
 
 
 def _census_income_dwelling(raw: Path) -> pd.DataFrame:
+    from census_sources.errors import WHERE, located
     from census_sources.parsers.tablebuilder import read_crosstab
 
     path = raw / SPEC_FILES["census2020_income_dwelling_households"]
@@ -1075,6 +1076,7 @@ def _census_income_dwelling(raw: Path) -> pd.DataFrame:
         raise SourceTableError(path, f"expected figures in 'Number' (households), found unit {tab.unit!r}")
     hdb_parts = [c for c, v in INCOME_DWELLING_COLUMNS.items() if v and v.startswith("HDB ")]
     check = dg.check_sum("HDB Dwellings / Total", hdb_parts, tolerance=2)
+    at = located(path, {"income_band": INCOME_ROW_VARIABLE})
     records = []
     for line, label, values in tab.rows:
         band = label.replace(" - ", "-")
@@ -1083,7 +1085,9 @@ def _census_income_dwelling(raw: Path) -> pd.DataFrame:
         check(values, line, path)
         for col, dwelling in INCOME_DWELLING_COLUMNS.items():
             if dwelling is not None:
-                records.append({"income_band": band, "dwelling_type": dwelling, "count": values[col]})
+                records.append(
+                    {"income_band": band, "dwelling_type": dwelling, "count": values[col], WHERE: at(line, col)}
+                )
     return pd.DataFrame.from_records(records)
 
 
@@ -1105,6 +1109,7 @@ _SPECS += [
         rounding_unit=100,
         slack=200 * 9,
         key_values={"education": tuple(HQA_GHS.values()), "dwelling_type": DWELLING_WITH_HDB_OTHER},
+        complete=("education", "dwelling_type"),
         universe="Resident households, national, by the highest qualification attained of the head of household "
         "(household heads, not persons)",
         grounds=("dwelling_type",),  # the dwelling table conditions on the other fields; it does not ground them
@@ -1127,6 +1132,7 @@ _SPECS += [
         rounding_unit=100,
         slack=200 * 10,
         key_values={"occupation": tuple(dict.fromkeys(OCCUPATION.values())), "dwelling_type": DWELLING_WITH_HDB_OTHER},
+        complete=("occupation", "dwelling_type"),
         universe="Resident households whose head is working, national, by the head's occupation (SSOC 2010 major "
         "groups; household heads, not persons)",
         grounds=("dwelling_type",),  # the dwelling table conditions on the other fields; it does not ground them
@@ -1155,6 +1161,7 @@ _SPECS += [
             "tenancy": tuple(TENANCY.values()),
             "dwelling_type": DWELLING_WITH_HDB_OTHER,
         },
+        complete=("marital_status", "tenancy", "dwelling_type"),
         universe="Resident households, national, by the marital status of the head of household and tenancy "
         "(owner / non-owner of the dwelling; household heads, not persons); compared with the sample in the fit "
         "report, not fitted",
@@ -1183,6 +1190,7 @@ _SPECS += [
             "sex": SEX_KEYS,
             "dwelling_type": DWELLING_WITH_HDB_OTHER,
         },
+        complete=("religion", "sex", "dwelling_type"),
         universe="Residents aged 15+ (persons), national",
         grounds=("dwelling_type",),  # the dwelling table conditions on the other fields; it does not ground them
         quirks=(*GHS_DWELLING_QUIRKS, "'Christianity- Catholic' / '- Other Christians' mapped"),
@@ -1201,6 +1209,7 @@ _SPECS += [
         totals={"income_band": TOTAL, "dwelling_type": TOTAL},
         rounding_unit=2,
         key_values={"income_band": HOUSEHOLD_INCOME_BANDS, "dwelling_type": DWELLING_TYPES},
+        complete=("income_band", "dwelling_type"),
         universe="Resident households, national; household income from work (including employer CPF) in SGD per "
         "month, 2020 dollars (households, not persons); compared with the sample in the fit report, not fitted",
         grounds=(),
@@ -1223,7 +1232,8 @@ _SPECS += [
         keys=("sex", "education"),
         totals={"sex": TOTAL, "education": TOTAL},
         rounding_unit=100,
-        key_values={"sex": SEX_KEYS},
+        key_values={"sex": SEX_KEYS, "education": tuple(HQA_MOM.values())},
+        complete=("sex", "education"),
         universe="Resident labour force aged 15+, 2015 (the year of the GHS 2015 qualification table)",
         grounds=("education_level",),
     ),

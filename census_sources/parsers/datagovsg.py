@@ -273,6 +273,11 @@ def parse_long_dwelling(
 
         return norm
 
+    names = [k for k in levels if not k.startswith("_")]
+    broad_at = located(broad_path, {k: f"level_{i + 1}" for i, k in enumerate([*names, "dwelling_type"])})
+    hdb_at = located(
+        hdb_path, {k: f"level_{i + 1}" for i, k in enumerate([*names, "_hdb", "dwelling_type"]) if k != "_hdb"}
+    )
     broad_rows = _read_long_levels(broad_path, {**levels, "dwelling_type": mapper(broad, "dwelling type")}, year)
     hdb_rows = _read_long_levels(
         hdb_path, {**levels, "_hdb": const(hdb), "dwelling_type": mapper(flat_types, "flat type")}, year
@@ -280,32 +285,42 @@ def parse_long_dwelling(
     by_key: dict[tuple[str, ...], dict[str, tuple[int, float]]] = {}
     for line, key, value in broad_rows:
         by_key.setdefault(key[:-1], {})[key[-1]] = (line, value)
-    flats: dict[tuple[str, ...], dict[str, float]] = {}
+    flats: dict[tuple[str, ...], dict[str, tuple[int, float]]] = {}
     for line, key, value in hdb_rows:
         if key[:-1] not in by_key:
             raise SourceTableError(
                 hdb_path, f"no matching rows for {key[:-1]} in {broad_path.name}", row=line, column="level_1"
             )
-        flats.setdefault(key[:-1], {})[key[-1]] = value
-    names = [k for k in levels if not k.startswith("_")]
+        flats.setdefault(key[:-1], {})[key[-1]] = (line, value)
     records: list[dict[str, object]] = []
     for key, cells in by_key.items():
         if TOTAL not in cells:
             first = min(line for line, _ in cells.values())
             raise SourceTableError(broad_path, f"no 'Total' dwelling row for {key}", row=first, column="level_1")
-        hdb_line, hdb_total = cells.get(hdb, (cells[TOTAL][0], 0.0))
+        total_line = cells[TOTAL][0]
+        hdb_line, hdb_total = cells.get(hdb, (total_line, 0.0))
         parts = flats.get(key, {})
-        residual = hdb_total - sum(parts.values())
+        flat_sum = sum(v for _, v in parts.values())
+        residual = hdb_total - flat_sum
         if residual < -250:  # five published figures, each rounded to the nearest 100
             raise SourceTableError(
                 broad_path,
-                f"{hdb} {hdb_total:.0f} is less than the sum of its flat types {sum(parts.values()):.0f}",
+                f"{hdb} {hdb_total:.0f} is less than the sum of its flat types {flat_sum:.0f}",
                 row=hdb_line,
                 column="value",
             )
-        values = {TOTAL: cells[TOTAL][1], **{f: parts.get(f, 0.0) for f in dict.fromkeys(flat_types.values())}}
-        values[hdb_other] = max(residual, 0.0)
-        values.update({b: cells.get(b, (0, 0.0))[1] for b in dict.fromkeys(broad.values()) if b not in (TOTAL, hdb)})
-        for dwelling, count in values.items():
-            records.append({**dict(zip(names, key, strict=True)), "dwelling_type": dwelling, "count": int(count)})
+        # (count, where it came from): a nil cell the download omits is located at the key's total row
+        values = {TOTAL: (cells[TOTAL][1], broad_at(total_line, "value"))}
+        for f in dict.fromkeys(flat_types.values()):
+            line, v = parts.get(f, (None, 0.0))
+            values[f] = (v, hdb_at(line, "value") if line is not None else broad_at(hdb_line, "value"))
+        values[hdb_other] = (max(residual, 0.0), broad_at(hdb_line, "value"))
+        for b in dict.fromkeys(broad.values()):
+            if b not in (TOTAL, hdb):
+                line, v = cells.get(b, (total_line, 0.0))
+                values[b] = (v, broad_at(line, "value"))
+        for dwelling, (count, where) in values.items():
+            records.append(
+                {**dict(zip(names, key, strict=True)), "dwelling_type": dwelling, "count": int(count), WHERE: where}
+            )
     return pd.DataFrame.from_records(records)
