@@ -72,7 +72,8 @@ def persona_narratives(
     chosen = select_records(residents, budget)
     cache = CallCache(llm.cache_file)
     try:
-        frame, summary = narrate_partition(chosen, llm.client(), cache, llm.engine_settings(tuple(PLANNING_AREAS)))
+        with llm.open_client() as client:  # the embedded server starts on the first call (none for cache hits)
+            frame, summary = narrate_partition(chosen, client, cache, llm.engine_settings(tuple(PLANNING_AREAS)))
     finally:
         cache.close()
     ok = frame[frame["status"] == "ok"]

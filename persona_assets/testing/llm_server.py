@@ -12,6 +12,14 @@ body), ``non_json`` (a body that is not JSON), ``bad_narrative`` (valid JSON tha
 gateway's per-key cap: at most C requests are served at once (each taking the latency L); further requests queue
 until a slot frees, so C/L requests per second is the most any client can get. ``active`` is the number being
 served now, ``peak_active`` the largest number served at once; ``GET /v1/stats`` returns them with ``requests``.
+With ``overload="reject"`` it is a provider that refuses instead of queueing (a gateway's 429): a request above C
+is answered ``429`` at once (``rejected`` counts them); ``peak_in_flight`` counts every request being handled,
+refused ones included.
+
+Shapes of other servers: ``reasoning=True`` answers like a reasoning model behind vLLM (gpt-oss): the message
+carries ``reasoning_content`` besides ``content``, and ``usage.completion_tokens`` includes the reasoning tokens
+(``completion_tokens_details.reasoning_tokens``). The fault ``length`` answers a cut JSON text with
+``finish_reason: "length"`` (an answer that hit ``max_tokens``).
 """
 
 from __future__ import annotations
@@ -28,6 +36,9 @@ from typing import Any
 from persona_assets.core.narratives.prompts import ALL_FIELDS, LIST_FIELDS, read_facts
 
 FAULTS = ("429", "500", "503", "timeout", "truncated", "non_json", "bad_narrative", "empty")
+SHAPE_FAULTS = ("length",)  # answer shapes rather than transport faults: handled by the engine, not retried
+OVERLOAD_MODES = ("queue", "reject")
+REASONING_TOKENS = 120  # reasoning tokens of every answer when ``reasoning`` is on
 
 
 def narrative_for(facts: dict[str, Any]) -> dict[str, Any]:
@@ -74,6 +85,9 @@ class _Handler(BaseHTTPRequestHandler):
                     "active": srv.active,
                     "peak_active": srv.peak_active,
                     "max_concurrency": srv.max_concurrency,
+                    "overload": srv.overload,
+                    "rejected": srv.rejected,
+                    "peak_in_flight": srv.peak_in_flight,
                 }
             self._send(200, json.dumps(stats).encode())
         elif self.path.rstrip("/").endswith("/models"):
@@ -85,8 +99,16 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0"))
         request = json.loads(self.rfile.read(length) or b"{}")
         srv = self.server
-        with srv.slot():
-            self._serve(srv, request)
+        with srv.arrival():
+            if not srv.admit():  # overload="reject" and C requests already being served
+                self._send(
+                    429,
+                    b'{"error": {"message": "too many concurrent requests", "type": "rate_limit"}}',
+                    {"Retry-After": str(srv.retry_after_s)},
+                )
+                return
+            with srv.slot(admitted=srv.overload == "reject"):
+                self._serve(srv, request)
 
     def _serve(self, srv: LLMTestServer, request: dict[str, Any]) -> None:
         fault = srv.next_fault(request)
@@ -106,20 +128,31 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(srv.timeout_sleep_s)
         facts = read_facts(request.get("messages", []))
         content = json.dumps(narrative_for(facts))
+        finish_reason = "stop"
+        if fault == "length":
+            content, finish_reason = content[: len(content) // 3], "length"
         if fault == "bad_narrative":
             content = json.dumps({**narrative_for(facts), "persona": "Someone likes things."})
         if fault == "empty":
             content = ""
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        usage: dict[str, Any] = {"prompt_tokens": 100, "completion_tokens": 200, "total_tokens": 300}
+        if srv.reasoning:
+            message["reasoning_content"] = "The facts say who this is; keep every text true to them. " * 8
+            usage = {
+                "prompt_tokens": 100,
+                "completion_tokens": 200 + REASONING_TOKENS,
+                "total_tokens": 300 + REASONING_TOKENS,
+                "completion_tokens_details": {"reasoning_tokens": REASONING_TOKENS},
+            }
         body = json.dumps(
             {
                 "id": "chatcmpl-test",
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": "test-model",
-                "choices": [
-                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
-                ],
-                "usage": {"prompt_tokens": 100, "completion_tokens": 200, "total_tokens": 300},
+                "choices": [{"index": 0, "finish_reason": finish_reason, "message": message}],
+                "usage": usage,
             }
         ).encode()
         if fault == "truncated":
@@ -140,10 +173,19 @@ class LLMTestServer(ThreadingHTTPServer):
         retry_after_s: float = 0.05,
         timeout_sleep_s: float = 2.0,
         max_concurrency: int | None = None,
+        overload: str = "queue",
+        reasoning: bool = False,
     ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
+        if overload not in OVERLOAD_MODES:
+            raise ValueError(f"overload must be one of {OVERLOAD_MODES}, not {overload!r}")
         self.latency_s = latency_s
         self.max_concurrency = max_concurrency
+        self.overload = overload
+        self.reasoning = reasoning
+        self.rejected = 0
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self._slots = threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
         self.active = 0
         self.peak_active = 0
@@ -178,9 +220,33 @@ class LLMTestServer(ThreadingHTTPServer):
             return fault
 
     @contextlib.contextmanager
-    def slot(self) -> Iterator[None]:
-        """One request being served: waits for a free slot under ``max_concurrency``; tracks ``peak_active``."""
-        if self._slots is not None:
+    def arrival(self) -> Iterator[None]:
+        """One request being handled, served or refused: tracks ``peak_in_flight``."""
+        with self._lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def admit(self) -> bool:
+        """Whether a request is served: always when queueing (it waits for a slot), else only under C (it then
+        holds a slot already, released by :meth:`slot`)."""
+        if self.overload != "reject" or self._slots is None:
+            return True
+        if self._slots.acquire(blocking=False):
+            return True
+        with self._lock:
+            self.rejected += 1
+        return False
+
+    @contextlib.contextmanager
+    def slot(self, admitted: bool = False) -> Iterator[None]:
+        """One request being served: waits for a free slot under ``max_concurrency`` (unless :meth:`admit` took
+        it already); tracks ``peak_active``."""
+        if self._slots is not None and not admitted:
             self._slots.acquire()
         try:
             with self._lock:
@@ -214,8 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("--latency", type=float, default=0.0)
     ap.add_argument("--max-concurrency", type=int, default=0, help="requests served at once (0: no limit)")
+    ap.add_argument("--overload", choices=OVERLOAD_MODES, default="queue", help="above C: queue, or answer 429")
     args = ap.parse_args(argv)
-    srv = LLMTestServer(latency_s=args.latency, max_concurrency=args.max_concurrency or None)
+    srv = LLMTestServer(latency_s=args.latency, max_concurrency=args.max_concurrency or None, overload=args.overload)
     print(srv.base_url, flush=True)
     try:
         srv.serve_forever()

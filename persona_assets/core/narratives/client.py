@@ -109,16 +109,34 @@ class LiteLLMClient:
             raise TransientError(f"api error {code}") from None
         except ValueError:
             raise TransientError("unreadable body") from None
-        text = resp.choices[0].message.content or ""
-        if not text.strip():
-            raise TransientError("empty message")
-        usage = getattr(resp, "usage", None)
-        return Completion(
-            text=text,
-            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-            cost=_cost(resp),
-        )
+        return completion_of(resp)
+
+
+def _reasoning_tokens(usage: Any) -> int:
+    details = getattr(usage, "completion_tokens_details", None)
+    value = getattr(details, "reasoning_tokens", None) if details is not None else None
+    return int(value or 0)
+
+
+def completion_of(resp: Any) -> Completion:
+    """The answer's text (``message.content`` only: a reasoning model's ``reasoning_content`` is kept out), usage
+    (completion tokens include reasoning tokens, as providers count them) and ``finish_reason``. An empty answer
+    is transient, unless it was cut at ``max_tokens`` (e.g. all spent on reasoning): the engine then asks again
+    with more room."""
+    choice = resp.choices[0]
+    text = choice.message.content or ""
+    finish_reason = getattr(choice, "finish_reason", None)
+    if not text.strip() and finish_reason != "length":
+        raise TransientError("empty message")
+    usage = getattr(resp, "usage", None)
+    return Completion(
+        text=text,
+        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        cost=_cost(resp),
+        finish_reason=finish_reason,
+        reasoning_tokens=_reasoning_tokens(usage),
+    )
 
 
 @dataclass(frozen=True)
