@@ -176,9 +176,9 @@ class LLMTestServer(ThreadingHTTPServer):
         overload: str = "queue",
         reasoning: bool = False,
     ) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
         if overload not in OVERLOAD_MODES:
             raise ValueError(f"overload must be one of {OVERLOAD_MODES}, not {overload!r}")
+        super().__init__(("127.0.0.1", 0), _Handler)
         self.latency_s = latency_s
         self.max_concurrency = max_concurrency
         self.overload = overload

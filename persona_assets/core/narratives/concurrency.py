@@ -57,7 +57,7 @@ class AdaptiveLimit:
         adaptive: bool = True,
         overload_factor: float = 0.9,
         queue_factor: float = 0.8,
-        queue_elasticity: float = 0.8,
+        queue_elasticity: float = 0.7,
         ref_ratio: float = 1.25,
         min_epoch: int = 4,
         history: int = 16,

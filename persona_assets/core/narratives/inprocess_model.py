@@ -173,3 +173,18 @@ def register_inprocess_provider() -> None:
     others = [p for p in (litellm.custom_provider_map or []) if p.get("provider") != PROVIDER]
     litellm.custom_provider_map = [*others, {"provider": PROVIDER, "custom_handler": handler}]
     _REGISTERED = True
+
+
+class InprocessClientFactory:
+    """A picklable recipe for a client of the in-process provider in a worker process (``sharded.ShardedEngine``):
+    registers the provider there, then returns a plain :class:`LiteLLMClient`."""
+
+    def __init__(self, model: str, request_timeout_s: float = 600.0) -> None:
+        self.model, self.request_timeout_s = model, request_timeout_s
+
+    def __call__(self) -> Any:
+        from persona_assets.core.narratives.client import LiteLLMClient
+
+        local_model(self.model)
+        register_inprocess_provider()
+        return LiteLLMClient(self.model, request_timeout_s=self.request_timeout_s)
