@@ -12,7 +12,8 @@ configuration runs the narrative engine (``NarrativeEngine``: validation, repair
 
 Per configuration: records/hour (all finished records, and ok ones), calls per record, prompt and generation
 tokens/s (the engine's usage counts, where prompt tokens include the cached prefix; for the server also what it
-processed, from its Prometheus ``/metrics``), peak RSS of all processes involved (sampled), ok rate, and a replay
+processed, from its Prometheus ``/metrics``), peak memory of all processes involved (sampled; ``peak_rss_mib`` sums
+PSS so the shared, memory-mapped weights count once, ``peak_rss_sum_mib`` sums RSS), ok rate, and a replay
 of every record through the cache (zero calls) that records each attempt: the first answer's reasons, repairs,
 answers cut at ``max_tokens`` and completion tokens per call. ``ratio`` = best server ok records/hour ÷
 in-process ok records/hour, measured in the same run.
@@ -127,19 +128,23 @@ def warehouse_records(folder: Path, n: int) -> list[dict[str, Any]]:
 
 
 class RssSampler:
-    """Peak of the summed resident set size of some processes (this one, and ``pids()``), sampled every 0.25 s."""
+    """Peak of the summed memory of some processes (this one, and ``pids()``), sampled every 0.25 s: proportional
+    set size (PSS: pages shared between processes, like the memory-mapped weights of the in-process workers, are
+    split between them rather than counted once per process), falling back to RSS where there is no PSS."""
 
     def __init__(self, pids: Any) -> None:
         self.pids = pids
         self.peak_mib = 0.0
+        self.peak_rss_sum_mib = 0.0  # RSS summed: counts the shared, memory-mapped weights once per process
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     @staticmethod
-    def rss_mib(pid: int) -> float:
+    def memory_mib(pid: int, key: str) -> float:
+        path = f"/proc/{pid}/smaps_rollup" if key == "Pss:" else f"/proc/{pid}/status"
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(key):
                     return int(line.split()[1]) / 1024
         except OSError:
             pass
@@ -147,8 +152,11 @@ class RssSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            total = self.rss_mib(os.getpid()) + sum(self.rss_mib(p) for p in self.pids())
-            self.peak_mib = max(self.peak_mib, total)
+            pids = [os.getpid(), *self.pids()]
+            self.peak_mib = max(
+                self.peak_mib, sum(self.memory_mib(p, "Pss:") or self.memory_mib(p, "VmRSS:") for p in pids)
+            )
+            self.peak_rss_sum_mib = max(self.peak_rss_sum_mib, sum(self.memory_mib(p, "VmRSS:") for p in pids))
             self._stop.wait(0.25)
 
     def __enter__(self) -> RssSampler:
@@ -288,7 +296,11 @@ def run_inprocess(records: list[dict[str, Any]], settings: Any, tmp: Path) -> di
         results = eng.run(records)
         wall = time.perf_counter() - t0
     out = figures(records, results, eng.stats, wall)
-    out.update(layout="2 processes x 1 thread, 1 call in flight each", peak_rss_mib=round(rss.peak_mib, 1))
+    out.update(
+        layout="2 processes x 1 thread, 1 call in flight each",
+        peak_rss_mib=round(rss.peak_mib, 1),
+        peak_rss_sum_mib=round(rss.peak_rss_sum_mib, 1),
+    )
     out["attempts"] = trace_attempts(records, cache, fixed)
     return out
 
@@ -321,6 +333,7 @@ def run_server(records: list[dict[str, Any]], settings: Any, tmp: Path, slots: i
         layout=f"llama-server, {slots} slots, {threads} threads, {slots} calls in flight",
         server_load_s=round(load_s, 1),
         peak_rss_mib=round(rss.peak_mib, 1),
+        peak_rss_sum_mib=round(rss.peak_rss_sum_mib, 1),
         server_prompt_tokens_processed=int(processed.get("prompt_tokens_total", 0)),
         server_tokens_predicted=int(processed.get("tokens_predicted_total", 0)),
         server_prompt_tokens_per_s_busy=round(

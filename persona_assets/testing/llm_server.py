@@ -68,6 +68,10 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
     def _send(self, code: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        held = getattr(self, "_held", None)
+        if held is not None:  # answered inside a slot: sent once the slot is free (see do_POST)
+            held.append((code, body, headers))
+            return
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         for k, v in (headers or {}).items():
@@ -107,8 +111,14 @@ class _Handler(BaseHTTPRequestHandler):
                     {"Retry-After": str(srv.retry_after_s)},
                 )
                 return
-            with srv.slot(admitted=srv.overload == "reject"):
-                self._serve(srv, request)
+            self._held: list[tuple[int, bytes, dict[str, str] | None]] | None = []
+            try:
+                with srv.slot(admitted=srv.overload == "reject"):
+                    self._serve(srv, request)
+            finally:  # the slot is free before the client can see the answer and send its next request
+                held, self._held = self._held, None
+                for response in held:
+                    self._send(*response)
 
     def _serve(self, srv: LLMTestServer, request: dict[str, Any]) -> None:
         fault = srv.next_fault(request)

@@ -6,9 +6,10 @@
   start (+1 per success, so new requests go out as answers come back, up to twice the limit the epoch began
   with; the next doubling waits for that epoch's measurement) until the first congestion signal, then additive
   increase
-  (+1 per round trip), faster while well below the limit of the last overload (an overload costs one short dip,
-  not a long climb back) and slower near it: each overload at the same level doubles the round trips per +1
-  there (up to 16), so a provider that refuses above C sees a probe above C now and then, not every round trip;
+  (+1 per round trip), slower near the limit of the last overload: each overload at the same level doubles the
+  round trips per +1 there (up to 16), so a provider that refuses above C sees a probe above C now and then, not
+  every round trip (and no quick climb back after a cut: with several clients on one provider, each process
+  running its own controller, that would undo the cuts that share the provider out);
 - **multiplicative decrease on overload**: a 429, a 503 or a timeout cuts the limit to ``overload_factor`` of
   what was in flight, at most once per congestion event (requests sent before the last cut do not cut again);
 - **multiplicative decrease when the provider queues**: a saturated server that queues instead of refusing (vLLM,
@@ -20,8 +21,9 @@
   but faster in all), ``e ≈ 1`` when the extra requests only wait (throughput flat: queueing). Above
   ``queue_elasticity`` the limit is cut to the concurrency the provider actually serves: by Little's law the
   throughput is ``n / latency``, and served at the lowest latency seen it needs ``throughput × min latency``
-  requests in flight — cut to that, but not below the reference epoch's concurrency (which still paid) unless
-  ``queue_factor`` of the limit is lower still. A slow start that overshot far is thus brought back in one step.
+  requests in flight — cut to that, but not below the reference epoch's concurrency (which still paid, e.g. the
+  second slot of a CPU server) if that epoch was itself fast (at most ``ref_slowdown`` × the lowest latency) and
+  ``queue_factor`` of the limit is not lower still. A slow start that overshot far is brought back in one step.
 
 Latency is normalised per completion token so that short repairs and full answers compare. ``ceiling`` (the
 engine's ``max_in_flight``) bounds the limit; ``floor`` keeps at least one request going.
@@ -59,6 +61,7 @@ class AdaptiveLimit:
         queue_factor: float = 0.8,
         queue_elasticity: float = 0.7,
         ref_ratio: float = 1.25,
+        ref_slowdown: float = 1.5,
         min_epoch: int = 4,
         history: int = 16,
         clock: Callable[[], float] = time.monotonic,
@@ -68,7 +71,7 @@ class AdaptiveLimit:
         self.adaptive = adaptive
         self.limit = float(self.ceiling if not adaptive else min(self.ceiling, max(self.floor, initial)))
         self.overload_factor, self.queue_factor = overload_factor, queue_factor
-        self.queue_elasticity, self.ref_ratio = queue_elasticity, ref_ratio
+        self.queue_elasticity, self.ref_ratio, self.ref_slowdown = queue_elasticity, ref_ratio, ref_slowdown
         self.min_epoch = min_epoch
         self.clock = clock
         self.in_flight = 0
@@ -160,10 +163,8 @@ class AdaptiveLimit:
             if self.limit < 2 * self._epoch_base:
                 self._set(self.limit + 1.0)
             return
-        if last is not None and self.limit < 0.95 * last - 1:
-            step = 0.5  # well below the last overload: climb back quickly
-        elif last is not None and self.limit < last + 2:
-            step = 1.0 / (max(1.0, self.limit) * self._probe_rtts)  # near it: probe slowly
+        if last is not None and 0.9 * last <= self.limit < last + 2:
+            step = 1.0 / (max(1.0, self.limit) * self._probe_rtts)  # near the last overload: probe slowly
         else:
             step = 1.0 / max(1.0, self.limit)  # +1 per round trip
         self._set(self.limit + step)
@@ -191,8 +192,10 @@ class AdaptiveLimit:
             return
         elasticity = math.log(m / ref[1]) / math.log(n / ref[0])
         if elasticity > self.queue_elasticity:
-            served = n / m * min(h[1] for h in self._history)  # in flight needed for this throughput, unqueued
-            self._cut(1.0, "queueing", base=max(served, min(ref[0], self.limit * self.queue_factor)))
+            fastest = min(h[1] for h in self._history)
+            served = n / m * fastest  # in flight needed for this throughput, unqueued
+            floor = min(ref[0], self.limit * self.queue_factor) if ref[1] <= self.ref_slowdown * fastest else 0.0
+            self._cut(1.0, "queueing", base=max(served, floor))
 
     # ---------------------------------------------------------------------------------------------- reporting
 
