@@ -15,7 +15,7 @@
 - **multiplicative decrease when the provider queues**: a saturated server that queues instead of refusing (vLLM,
   llama.cpp's server, most gateways) answers no 429 — its latency climbs instead. Completions are grouped into
   epochs (about one round trip each; only requests sent since the epoch began); each epoch's median latency per
-  completion token is compared with a recent epoch run at least ``ref_ratio`` times less concurrency. The
+  completion token is compared with the fastest recent epoch run at least ``ref_ratio`` times less concurrency. The
   *elasticity* ``e = Δln(latency) / Δln(concurrency)`` separates the cases: ``e ≈ 0`` when the provider has room
   (latency holds), ``0 < e < 1`` when it batches with some gain (llama.cpp on CPU: two sequences are slower each
   but faster in all), ``e ≈ 1`` when the extra requests only wait (throughput flat: queueing). Above
@@ -186,7 +186,8 @@ class AdaptiveLimit:
         n = statistics.fmean(s[0] for s in self._samples)
         m = statistics.median(s[1] for s in self._samples)
         self._new_epoch()
-        ref = next((h for h in reversed(self._history) if h[0] * self.ref_ratio <= n), None)
+        eligible = [h for h in self._history if h[0] * self.ref_ratio <= n]
+        ref = min(eligible, key=lambda h: h[1]) if eligible else None  # the fastest: a cold first epoch is no ref
         self._history.append((n, m))
         if ref is None or m <= 0 or ref[1] <= 0:
             return
