@@ -18,10 +18,14 @@ $(STAMP): pyproject.toml scripts/build_llama_server.sh
 	$(BIN)/pip install -q --upgrade pip
 	# CPU build of torch first (pomegranate depends on it; a plain install pulls a multi-GB CUDA build).
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev,local-llm]'
 	# llama.cpp's own server, built from the source llama-cpp-python's sdist vendors (cmake + ninja from PyPI, a
-	# portable GGML_NATIVE=OFF build) into $(BIN)/llama-server; skipped when the binary of the pinned version is there.
-	scripts/build_llama_server.sh $(VENV)
+	# portable GGML_NATIVE=OFF build) into $(BIN)/llama-server, skipped when the binary of the pinned version is
+	# there. The build (CPU) runs in the background while pip downloads the rest (network): the tools go in first.
+	scripts/build_llama_server.sh --tools $(VENV)
+	scripts/build_llama_server.sh $(VENV) >$(VENV)/llama-server-build.log 2>&1 & build=$$!; \
+	$(BIN)/pip install -q -e '.[dev,local-llm]' || { kill $$build; exit 1; }; \
+	wait $$build || { tail -40 $(VENV)/llama-server-build.log; exit 1; }; \
+	tail -1 $(VENV)/llama-server-build.log
 	touch $(STAMP)
 
 install: $(STAMP)

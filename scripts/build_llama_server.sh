@@ -3,12 +3,16 @@
 # vendors (MIT), into VENV/bin/llama-server. The embedded narrative model runs behind it
 # (persona_assets/core/narratives/llama_server.py). Skips the build when the binary of the pinned version exists.
 #
-#   scripts/build_llama_server.sh [VENV]      (default: .venv)
+#   scripts/build_llama_server.sh [VENV]          (default: .venv)
+#   scripts/build_llama_server.sh --tools [VENV]  only install cmake and ninja into VENV (the Makefile does this
+#                                                 first, then builds in the background while pip installs the rest)
 #
 # cmake and ninja: the PyPI wheels installed into VENV (no root, no apt); CMAKE=… / NINJA=… override them.
 # A portable build (GGML_NATIVE=OFF keeps AVX/AVX2/FMA/F16C, not tied to the build CPU), statically linked against
 # its own libraries (one file to copy), without HTTPS, downloads or the web UI (the server is local only).
 set -euo pipefail
+TOOLS_ONLY=0
+if [ "${1:-}" = "--tools" ]; then TOOLS_ONLY=1; shift; fi
 VENV="${1:-.venv}"
 VENV="$(cd "$VENV" && pwd)"
 SOURCE_PACKAGE="llama-cpp-python==0.3.36"
@@ -23,13 +27,16 @@ CMAKE_FLAGS=(
   -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF
 )
 WANT="$SOURCE_PACKAGE ${CMAKE_FLAGS[*]}"
-if [ -x "$DEST" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
-  echo "llama-server ($SOURCE_PACKAGE) already built: $DEST"
-  exit 0
-fi
-if [ -z "${CMAKE:-}" ] || [ -z "${NINJA:-}" ]; then
+BUILT=0
+if [ -x "$DEST" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then BUILT=1; fi
+if [ "$BUILT" = 0 ] && { [ -z "${CMAKE:-}" ] || [ -z "${NINJA:-}" ]; }; then
   [ -x "$VENV/bin/cmake" ] && [ -x "$VENV/bin/ninja" ] \
     || "$VENV/bin/python" -m pip install -q "cmake==$CMAKE_VERSION" "ninja==$NINJA_VERSION"
+fi
+if [ "$TOOLS_ONLY" = 1 ]; then exit 0; fi
+if [ "$BUILT" = 1 ]; then
+  echo "llama-server ($SOURCE_PACKAGE) already built: $DEST"
+  exit 0
 fi
 CMAKE="${CMAKE:-$VENV/bin/cmake}"
 NINJA="${NINJA:-$VENV/bin/ninja}"
