@@ -50,7 +50,7 @@ def test_a_queueing_server_is_found_from_its_latency_alone(tmp_path: Path) -> No
     assert len(results) == 200 and all(r.status == "ok" for r in results)
     assert eng.stats.limit_cuts["queueing"] >= 1 and srv.rejected == 0
     assert eng.stats.peak_in_flight < 64  # never ran up to the ceiling, as a 429-only AIMD would
-    assert 3.5 <= eng.stats.settled_limit <= 16, eng.limiter.trace  # type: ignore[union-attr]
+    assert 3 <= eng.stats.settled_limit <= 20, eng.limiter.trace  # type: ignore[union-attr]
 
 
 def test_a_server_that_refuses_above_c_is_never_pushed_past_one_and_a_half_c(tmp_path: Path) -> None:
