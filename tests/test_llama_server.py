@@ -250,4 +250,4 @@ def test_the_adaptive_limit_finds_the_two_slots_of_a_local_server(tmp_path: Path
         asyncio.run(engine.run([_record(i) for i in range(48)]))
     stats, trace = engine.stats, engine.limiter.trace  # type: ignore[union-attr]
     assert stats.limit_cuts["queueing"] >= 1, trace  # it went past 2, saw only latency grow, and came back
-    assert 1.5 <= stats.settled_limit <= 3.5, (stats.settled_limit, trace)
+    assert 1.5 <= stats.settled_limit <= 4.0, (stats.settled_limit, trace)  # near 2, well below the ceiling 8

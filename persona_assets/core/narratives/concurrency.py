@@ -129,6 +129,9 @@ class AdaptiveLimit:
     def release(self, ticket: Ticket, outcome: str, latency_s: float = 0.0, completion_tokens: int = 0) -> None:
         """A request is done: ``outcome`` is ``"ok"``, ``"overload"`` (429/503/timeout) or ``"error"`` (anything
         else: no signal about load)."""
+        # the concurrency the request ran at: the larger of the counts at its start and at its end (a burst sent
+        # at once counts 1, 2, ... n at the start, but ran n at once)
+        concurrency = max(ticket.in_flight, self.in_flight)
         self.in_flight -= 1
         if self.adaptive:
             if outcome == "overload":
@@ -144,7 +147,7 @@ class AdaptiveLimit:
                     self._increase()
                 if ticket.sent >= self._epoch_start:
                     per_token = latency_s / completion_tokens if completion_tokens > 0 else latency_s
-                    self._samples.append((ticket.in_flight, per_token))
+                    self._samples.append((concurrency, per_token))
                     if len(self._samples) >= self._epoch_size:
                         self._close_epoch()
         self._wake()
