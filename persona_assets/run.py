@@ -17,6 +17,12 @@ The options set the ``dataset`` resource of every run (``persona_assets/settings
 ``--seed``, ``--narratives`` (residents per partition that get narratives; ``0`` leaves out the narratives and the
 publication, which needs them). With ``--areas`` only those partitions are sampled and narrated, and the reports
 and the publication (which need every area) are left out.
+
+With the embedded model (the default), this process holds a lease on the local llama.cpp server while the backfill
+runs (``ServerLease``): taken in the background as the backfill starts, so the model loads while the census and
+sample runs work; each narratives step takes a lease of its own on the same server, so every run of the backfill
+shares one server, and it stops shortly after the last lease ends, however this process ends (SIGKILL included:
+``core/narratives/llama_server.py``).
 """
 
 from __future__ import annotations
@@ -26,8 +32,9 @@ import fcntl
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
 from dagster import AssetKey, DagsterInstance
@@ -40,6 +47,7 @@ from persona_assets.core.dataset_settings import (
     parse_budget,
 )
 from persona_assets.daemon import RunningDaemon, find_running_daemon, start_daemon
+from persona_assets.narratives.resources import NarrativeLLM, configured_llm_model
 from persona_assets.partitions import PLANNING_AREAS
 from persona_assets.settings import DatasetSettings
 
@@ -84,6 +92,32 @@ class Interrupts:
     def restore(self) -> None:
         for s, handler in self._previous.items():
             signal.signal(s, handler)
+
+
+class ServerLease:
+    """A lease on the embedded server for the whole backfill, taken in a background thread (the model loads
+    meanwhile); released at exit. A start failure is reported by the narrative runs themselves."""
+
+    def __init__(self, llm: NarrativeLLM) -> None:
+        self.lease = None
+        self.error: Exception | None = None
+        self._thread = threading.Thread(target=self._take, args=(llm,), name="llama-server-lease", daemon=True)
+        self._thread.start()
+
+    def _take(self, llm: NarrativeLLM) -> None:
+        from persona_assets.core.narratives.llama_server import acquire
+
+        try:
+            self.lease = acquire(llm.server_config(), llm.local_linger_s)
+        except Exception as exc:  # noqa: BLE001 - reported when the narratives run
+            self.error = exc
+
+    def close(self) -> None:
+        self._thread.join()
+        if self.lease is not None:
+            self.lease.release()
+        elif self.error is not None:
+            print(f"note: the run's lease on the embedded server failed: {self.error}", file=sys.stderr)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -139,7 +173,12 @@ def main(argv: list[str] | None = None) -> int:
             f"records_per_partition={settings.records_per_partition}"
         )
         config = dataset_config(settings.total_records, settings.base_seed, settings.records_per_partition)
-        return run_backfill(instance, asset_graph, targets, config, home)
+        with ExitStack() as stack:
+            # plain values: the resource's EnvVar fields only resolve inside a run
+            llm = NarrativeLLM(model=configured_llm_model())
+            if llm.is_local and any(t.asset_key == AssetKey("persona_narratives") for t in targets):
+                stack.callback(ServerLease(llm).close)
+            return run_backfill(instance, asset_graph, targets, config, home)
 
 
 def run_backfill(instance: DagsterInstance, asset_graph, targets, config: dict, home: Path) -> int:

@@ -64,7 +64,7 @@ def test_a_fresh_instance_plans_what_materialize_all_launches() -> None:
     assert planned == set(ui.target_subset.iterate_asset_partitions())
     stages = bf.count_by_stage(GRAPH, planned)
     assert stages["sample"] == 55 and stages["narratives"] == 55 and stages["publish"] == 2
-    assert stages["census"] == 29 + 1 + 55  # the 29 tables, the planning areas and the 55 area populations
+    assert stages["census"] == 35 + 1 + 55  # the 35 tables, the planning areas and the 55 area populations
 
 
 def test_areas_and_no_narratives_leave_out_what_needs_them() -> None:

@@ -76,7 +76,8 @@ def persona_narratives(
     chosen = concat_partitions([select_records(by_area[a], dataset.narrative_budget) for a in areas])
     cache = llm.open_cache(dataset.root)
     try:  # one engine over the chosen residents of every partition of the run: one concurrency limit, one client
-        frame, summary = narrate_partition(chosen, llm.client(), cache, llm.engine_settings(tuple(PLANNING_AREAS)))
+        with llm.open_client() as client:  # the embedded server starts on the first call (none for cache hits)
+            frame, summary = narrate_partition(chosen, client, cache, llm.engine_settings(tuple(PLANNING_AREAS)))
     finally:
         cache.close()
     ok = frame[frame["status"] == "ok"]
@@ -109,7 +110,12 @@ def persona_narratives(
             # the engine's figures are for the run (every partition it narrated), not for this partition alone
             "partitions_in_run": len(areas),
             "run_ok_rate": summary["ok_rate"],
-            **{k: v for k, v in run_summary.items() if k not in ("top_failure_reasons", "transport_errors")},
+            **{
+                k: v
+                for k, v in run_summary.items()
+                if k not in ("top_failure_reasons", "transport_errors", "limit_cuts")
+            },
+            "limit_cuts": MetadataValue.json(summary.get("limit_cuts", {})),
             "top_failure_reasons": MetadataValue.json(summary["top_failure_reasons"]),
             "transport_errors": MetadataValue.json(summary.get("transport_errors", {})),
             "total_tokens": summary.get("prompt_tokens", 0) + summary.get("completion_tokens", 0),
