@@ -1,7 +1,7 @@
-"""``make run`` without narratives: today's hand-written loop (commit c873492) against the Dagster backfill of this
+"""``make run`` without narratives: today's hand-written loop (commit 7200cd0) against the Dagster backfill of this
 commit, side by side, back to back, on the same machine.
 
-- **baseline**: ``python -m persona_assets.run --narratives 0`` of ``c873492``, checked out with
+- **baseline**: ``python -m persona_assets.run --narratives 0`` of ``7200cd0``, checked out with
   ``git worktree add --detach`` into a temporary folder: ``census_tables_job`` and ``model_job``, one
   ``sample_job`` run per planning area, ``report_job``, then ``publish_job`` (which, with no narratives ever made,
   fails at loading them: the figure covers census, model, 55 sample runs and the reports, plus that attempt);
@@ -37,7 +37,7 @@ from typing import Any
 from _common import REPO_ROOT, LoadSampler, busy_cpu_seconds, machine_info, now_iso, own_cpu_seconds, write_results
 
 SCRIPT = "bench_make_run"
-BASELINE_COMMIT = "c873492"
+BASELINE_COMMIT = "7200cd0"
 FULL_TOTAL = 148_000
 BUDGET = 1.5
 STAGE_LINE = re.compile(r"^(\w+_job): .*?\(([\d.]+) s\)")
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         "budget": BUDGET,
         "within_budget": ratio <= BUDGET and backfill_ok,
         "notes": [
-            "baseline: python -m persona_assets.run --narratives 0 of c873492 (census, model, 55 sample_job runs, "
+            "baseline: python -m persona_assets.run --narratives 0 of 7200cd0 (census, model, 55 sample_job runs, "
             "report_job; publish_job then fails loading narratives that were never made: exit 1 on a fresh root)",
             "backfill: python -m persona_assets.run --narratives 0 of this checkout: one asset backfill of the same "
             "census, model, 55 areas and reports (narratives and publication left out), daemon started and stopped",

@@ -102,7 +102,7 @@ def _local_llm(server: LLMTestServer, data: Path) -> NarrativeLLM:
 
 
 def test_a_celery_backfill_of_eight_partitions_writes_the_bytes_of_a_local_run(
-    redis, llm: LLMTestServer, upstream: Path, tmp_path: Path
+    redis, llm: LLMTestServer, upstream: Path, tmp_path: Path, record_property
 ) -> None:
     local, shared = copy_warehouse(upstream, tmp_path / "local"), copy_warehouse(upstream, tmp_path / "shared")
     span = {ASSET_PARTITION_RANGE_START_TAG: AREAS[0], ASSET_PARTITION_RANGE_END_TAG: AREAS[-1]}
@@ -149,6 +149,8 @@ def test_a_celery_backfill_of_eight_partitions_writes_the_bytes_of_a_local_run(
             f"{bf.describe_failures(instance, backfill_id)}\n{(tmp_path / 'progress.log').read_text()[-3000:]}"
         )
         assert outcome.progress.done == outcome.progress.targeted == {"census": 8, "sample": 8, "narratives": 8}
+        record_property("celery_backfill_seconds", round(outcome.seconds, 2))  # benchmarks/bench_scale_out.py
+        record_property("celery_backfill_runs", len(bf.runs_of(instance, backfill_id)))
 
         workers: dict[str, set[str]] = {}
         for run in bf.runs_of(instance, backfill_id):
