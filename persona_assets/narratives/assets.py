@@ -6,7 +6,6 @@ import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
     MetadataValue,
@@ -25,7 +24,7 @@ from persona_assets.core.schema import LLM_FIELDS
 from persona_assets.gx_checks import build_suite_check_result
 from persona_assets.io_managers import SETTINGS_METADATA
 from persona_assets.narratives.resources import NarrativeLLM, configured_llm_model
-from persona_assets.partitions import PLANNING_AREAS, planning_area_partitions
+from persona_assets.partitions import PLANNING_AREAS, build_partition_check_spec, planning_area_partitions
 from persona_assets.settings import DatasetSettings
 
 
@@ -34,15 +33,15 @@ from persona_assets.settings import DatasetSettings
     partitions_def=planning_area_partitions,
     ins={"residents": AssetIn(key="residents")},
     check_specs=[
-        AssetCheckSpec(
+        build_partition_check_spec(
             "narratives_accounted",
-            asset="persona_narratives",
+            "persona_narratives",
             blocking=True,
             description="Every chosen resident has exactly one row, ok with all 13 texts or failed with reasons.",
         ),
-        AssetCheckSpec(
+        build_partition_check_spec(
             "narratives_gx_suite",
-            asset="persona_narratives",
+            "persona_narratives",
             blocking=False,
             description="Great Expectations suite expectations/narratives.json on this partition: ok-rate threshold, "
             "text lengths, valid lists, no duplicate texts. A warning here (one or two records per partition make "
@@ -106,9 +105,19 @@ def persona_narratives(
         check_name="narratives_accounted",
         passed=not problems,
         severity=AssetCheckSeverity.ERROR,
-        description="; ".join(problems) or f"{len(ok)} ok, {len(failed)} failed (with reasons), none lost",
-        metadata={"chosen": len(chosen), "rows": len(frame), "ok": len(ok), "failed": len(failed)},
+        description=f"{context.partition_key}: "
+        + ("; ".join(problems) or f"{len(ok)} ok, {len(failed)} failed (with reasons), none lost"),
+        metadata={
+            "partition": context.partition_key,
+            "chosen": len(chosen),
+            "rows": len(frame),
+            "ok": len(ok),
+            "failed": len(failed),
+        },
     )
     yield build_suite_check_result(
-        "narratives_gx_suite", [run_suite(add_narrative_checks(frame), "narratives")], AssetCheckSeverity.WARN
+        "narratives_gx_suite",
+        [run_suite(add_narrative_checks(frame), "narratives")],
+        AssetCheckSeverity.WARN,
+        partition=context.partition_key,
     )

@@ -6,7 +6,6 @@ import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
     MetadataValue,
@@ -19,14 +18,14 @@ from persona_assets.core.gx_suites import run_suite
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.core.model import vocab as V
 from persona_assets.core.model.allocation import allocate_areas
-from persona_assets.core.model.fidelity import area_marginals, compare
+from persona_assets.core.model.fidelity import FIDELITY_ALPHA, area_marginals, compare
 from persona_assets.core.model.network import PersonaNetwork
 from persona_assets.core.model.residents import sample_residents
 from persona_assets.core.names import NameModel, privacy_report
 from persona_assets.gx_checks import build_suite_check_result
 from persona_assets.io_managers import SETTINGS_METADATA
 from persona_assets.keys import census_key
-from persona_assets.partitions import planning_area_partitions
+from persona_assets.partitions import build_partition_check_spec, planning_area_partitions
 from persona_assets.record_types import RESIDENTS_COLUMN_SCHEMA, ResidentsDataFrame
 from persona_assets.settings import DatasetSettings
 
@@ -63,27 +62,29 @@ def count_age_sex(area_population: pd.DataFrame) -> np.ndarray:
     },
     dagster_type=ResidentsDataFrame,
     check_specs=[
-        AssetCheckSpec(
+        build_partition_check_spec(
             "residents_privacy",
-            asset="residents",
+            "residents",
             blocking=True,
             description="No full name equals a full name in the CEA register (case- and spacing-insensitive); "
             "near misses (same tokens, other order) are counted.",
         ),
-        AssetCheckSpec(
+        build_partition_check_spec(
             "residents_gx_suite",
-            asset="residents",
+            "residents",
             blocking=True,
             description="Great Expectations suite expectations/residents.json (generated from the record schema): "
             "the 25 fields, non-null required fields, unique UUIDs, age range, the official categories, "
             "planning_area equal to the partition key.",
         ),
-        AssetCheckSpec(
+        build_partition_check_spec(
             "residents_fidelity",
-            asset="residents",
+            "residents",
             blocking=True,
-            description="Per grounded field, the partition's shares against the area's census-grounded shares: "
-            "total variation distance within a tolerance derived from the sample size.",
+            description="Per grounded field and category, the partition's count against the area's "
+            "census-grounded model share: exact two-sided binomial tests, Bonferroni-corrected over every "
+            f"category of the partition (family-wise false-alarm rate {FIDELITY_ALPHA:g} at every sample size); "
+            "fails on any category outside its bounds or any record in a category the model rules out.",
         ),
     ],
     code_version=code_version("residents"),
@@ -130,34 +131,55 @@ def residents(
         },
     )
     yield build_suite_check_result(
-        "residents_gx_suite", [run_suite(records, "residents", parameters={"expected_areas": [area] if n else []})]
+        "residents_gx_suite",
+        [run_suite(records, "residents", parameters={"expected_areas": [area] if n else []})],
+        partition=area,
     )
     privacy = privacy_report(records["full_name"], register_hashes, records["preferred_english_name"])
     yield AssetCheckResult(
         check_name="residents_privacy",
         passed=privacy["register_full_name_matches"] == 0,
         severity=AssetCheckSeverity.ERROR,
-        description=f"{privacy['register_full_name_matches']} register full names reproduced; "
+        description=f"{area}: {privacy['register_full_name_matches']} register full names reproduced; "
         f"{privacy['near_misses_same_tokens_other_order']} near misses",
-        metadata=privacy,
+        metadata={"partition": area, **privacy},
     )
     if n == 0:
         yield AssetCheckResult(
-            check_name="residents_fidelity", passed=True, metadata={"note": "empty partition: nothing to compare"}
+            check_name="residents_fidelity",
+            passed=True,
+            description=f"{area}: empty partition, nothing to compare",
+            metadata={"partition": area, "note": "empty partition: nothing to compare"},
         )
         return
-    expected = area_marginals(network, area, count_age_sex(area_population))
-    table = compare(records, expected, network)
-    passed = bool(table["passed"].all())
-    worst = table.sort_values("tvd", ascending=False).iloc[0]
-    yield AssetCheckResult(
+    yield build_fidelity_result(
+        area, compare(records, area_marginals(network, area, count_age_sex(area_population)), network)
+    )
+
+
+def build_fidelity_result(area: str, table: pd.DataFrame) -> AssetCheckResult:
+    """The ``residents_fidelity`` result of one partition from its per-field test table (``compare``): the
+    description names the area, its verdict and its least likely category."""
+    failing = table[~table["passed"]]
+    worst = table.sort_values("p_adjusted").iloc[0]
+    verdict = (
+        f"failed in {len(failing)} of {len(table)} fields ({', '.join(failing['field'])})"
+        if len(failing)
+        else f"all {len(table)} fields within their bounds"
+    )
+    return AssetCheckResult(
         check_name="residents_fidelity",
-        passed=passed,
+        passed=failing.empty,
         severity=AssetCheckSeverity.ERROR,
-        description=f"max TVD {worst['tvd']:.4f} ({worst['field']}, tolerance {worst['tolerance']:.4f})",
+        description=f"{area}: {verdict}; least likely {worst['field']} = {worst['worst_category']}: "
+        f"{worst['observed']} records, {worst['expected']:.1f} expected (adjusted p {worst['p_adjusted']:.3g}, "
+        f"fails at {FIDELITY_ALPHA:g})",
         metadata={
-            "tvd_by_field": MetadataValue.md(frame_to_markdown(table, 20)),
+            "partition": area,
+            "tests_by_field": MetadataValue.md(frame_to_markdown(table, 20)),
+            "min_p_adjusted": float(worst["p_adjusted"]),
             "max_tvd": float(table["tvd"].max()),
-            "records": n,
+            "alpha": FIDELITY_ALPHA,
+            "records": int(table["n"].max()),
         },
     )
