@@ -24,6 +24,7 @@ from persona_assets.core.model.network import PersonaNetwork, fit_network, netwo
 from persona_assets.core.model.report import NATIONAL, build_fit_report, render_charts, render_html
 from persona_assets.core.model.tables import build_model_tables, official_references, population_15plus
 from persona_assets.keys import census_key
+from persona_assets.report_links import build_figures_markdown, build_report_link
 from persona_assets.settings import DatasetSettings
 
 #: Census tables the network reads (every one is a lineage edge in the UI).
@@ -226,11 +227,20 @@ def fit_report(
                 )
             ),
             **{k: float(v) for k, v in figures.items()},
-            "report": MetadataValue.path(str(page)),
+            "report": build_report_link(dataset.root, page),
+            "figures": build_figures_markdown(dataset.root, _headline_charts(charts[NATIONAL]))
+            if page.is_relative_to(dataset.root / "reports")
+            else MetadataValue.md("the report is outside <data>/reports: not served"),
             "charts": MetadataValue.json({s: {k: str(v) for k, v in p.items()} for s, p in charts.items()}),
         },
     )
     yield joint_fidelity_result(joint.table)
+
+
+def _headline_charts(charts: dict[str, Path]) -> dict[str, Path]:
+    """The national charts shown inline on the asset page: the age pyramid and a few grounded fields."""
+    wanted = ("age_pyramid", "ethnicity", "dwelling_type", "education_level", "monthly_income_band")
+    return {f"Singapore: {k}": charts[k] for k in wanted if k in charts}
 
 
 def joint_fidelity_result(table: pd.DataFrame) -> AssetCheckResult:

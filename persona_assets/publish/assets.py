@@ -30,6 +30,7 @@ from persona_assets.gx_checks import build_suite_check_result
 from persona_assets.io_managers import SETTINGS_ATTR
 from persona_assets.keys import census_key
 from persona_assets.record_types import PERSONAS_COLUMN_SCHEMA
+from persona_assets.report_links import build_report_link
 from persona_assets.settings import DatasetSettings
 
 SUITES = {
@@ -124,15 +125,44 @@ def personas_candidate(
             **{k: v for k, v in counts.items() if k != "failed_by_reason" and v is not None},
             "failed_by_reason": MetadataValue.json(counts["failed_by_reason"]),
             "dataset_settings": MetadataValue.json(settings),
-            "data_docs": MetadataValue.path(str(docs)),
-            "data_docs_url": MetadataValue.url(docs.as_uri()),
+            "data_docs": build_report_link(dataset.root, docs),
+            "quality_summary": MetadataValue.md(summarise_candidate(counts, reports)),
             "preview": MetadataValue.md(
                 frame_to_markdown(personas[["uuid", "full_name", "planning_area", "persona"]].head(5), 5)
             ),
         },
     )
     for name, report in zip(SUITES, reports, strict=True):
-        yield build_suite_check_result(name, [report], data_docs=MetadataValue.path(str(docs)))
+        yield build_suite_check_result(name, [report], data_docs=build_report_link(dataset.root, docs))
+
+
+def summarise_candidate(counts: dict[str, Any], reports: list) -> str:
+    """The candidate at a glance (Markdown): the join's counts and ok-rate, the gates, the failure reasons."""
+    ok_rate = counts["ok_rate"]
+    rows = pd.DataFrame(
+        [
+            {"figure": "residents", "value": counts["residents"]},
+            {"figure": "narrated", "value": counts["narrated"]},
+            {"figure": "ok", "value": counts["ok"]},
+            {"figure": "failed (excluded)", "value": counts["failed_excluded"]},
+            {"figure": "ok-rate", "value": "n/a" if ok_rate is None else f"{ok_rate:.1%}"},
+            {"figure": "records to publish", "value": counts["published"]},
+        ]
+    )
+    gates = pd.DataFrame(
+        [
+            {"gate": n, "passed": r.success, "failed expectations": r.failed}
+            for n, r in zip(SUITES, reports, strict=True)
+        ]
+    )
+    reasons = pd.DataFrame(list(counts["failed_by_reason"].items()), columns=["failure reason", "records"])
+    return "\n\n".join(
+        [
+            frame_to_markdown(rows, 10),
+            frame_to_markdown(gates, 10),
+            frame_to_markdown(reasons, 10) if len(reasons) else "No failed narratives.",
+        ]
+    )
 
 
 def _fidelity_markdown(fit: pd.DataFrame, report: str) -> str:
@@ -220,7 +250,20 @@ def personas_dataset(
             "dagster/row_count": info.rows.get("personas", 0),
             "version": info.version,
             "published": MetadataValue.path(str(dataset.root / "published")),
-            "dataset_card": MetadataValue.path(str(dataset.root / "published" / "README.md")),
+            "dataset_card": build_report_link(dataset.root, dataset.root / "published" / "README.html"),
+            "dataset_card_markdown": build_report_link(dataset.root, dataset.root / "published" / "README.md"),
+            "privacy": MetadataValue.md(
+                frame_to_markdown(
+                    pd.DataFrame(
+                        [
+                            {"figure": "register full names reproduced", "records": int(exact.sum())},
+                            {"figure": "near misses (same tokens, other order)", "records": int(near.sum())},
+                            {"figure": "failed narratives excluded", "records": counts["failed_excluded"]},
+                        ]
+                    ),
+                    5,
+                )
+            ),
             "rows": MetadataValue.json(info.rows),
             "dataset_settings": MetadataValue.json(settings),
             "failed_narratives_excluded": counts["failed_excluded"],
