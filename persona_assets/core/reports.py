@@ -99,19 +99,18 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         if self.command == "GET":
             self.wfile.write(page)
 
-    def do_GET(self) -> None:
+    def _serve(self, serve_file) -> None:
         if urlsplit(self.path).path in ("", "/"):
             return self._index()
         if not self._allowed():
             return self.send_error(404, "not a report")
-        return super().do_GET()
+        return serve_file()
+
+    def do_GET(self) -> None:
+        self._serve(super().do_GET)
 
     def do_HEAD(self) -> None:
-        if urlsplit(self.path).path in ("", "/"):
-            return self._index()
-        if not self._allowed():
-            return self.send_error(404, "not a report")
-        return super().do_HEAD()
+        self._serve(super().do_HEAD)
 
     def guess_type(self, path: str) -> str:
         return "text/markdown; charset=utf-8" if str(path).endswith(".md") else super().guess_type(path)
