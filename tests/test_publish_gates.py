@@ -204,6 +204,12 @@ def test_a_corrupted_partition_blocks_publication_and_the_live_release_stays(dat
     assert isinstance(personas["hobbies_and_interests_list"].iloc[0], np.ndarray | list)
     assert len(pd.read_parquet(live / "residents")) == TOTAL
     assert (data / "reports" / "data_docs" / "index.html").exists()
+    assert "<h1>" in (live / "README.html").read_text(encoding="utf-8")  # the card rendered for the report server
+    meta = {e.asset_key.path[-1]: e.materialization.metadata for e in first.get_asset_materialization_events()}
+    assert meta["personas_candidate"]["data_docs"].value.endswith("/reports/data_docs/index.html")
+    assert meta["personas_candidate"]["data_docs"].value.startswith("http://127.0.0.1:")
+    assert "| ok-rate | 100.0% |" in meta["personas_candidate"]["quality_summary"].value
+    assert meta["personas_dataset"]["dataset_card"].value.endswith("/published/README.html")
     target, digest = os.readlink(live), _tree_digest(live.resolve())
 
     # corrupt one partition on disk: a 7-year-old "resident" in Bedok

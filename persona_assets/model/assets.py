@@ -19,6 +19,7 @@ from census_sources import TABLES
 from persona_assets.code_versions import code_version
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.core.model.derived import DERIVED_ASSUMPTIONS
+from persona_assets.core.model.fidelity import FIDELITY_ALPHA, evaluate_partitions
 from persona_assets.core.model.joint import build_joint_report, coherence_figures, joint_gate, render_heatmaps
 from persona_assets.core.model.network import PersonaNetwork, fit_network, network_summary
 from persona_assets.core.model.report import NATIONAL, build_fit_report, render_charts, render_html
@@ -183,7 +184,10 @@ def fit_report(
     charts = {scope: render_charts(shares, residents, scope, out_dir) for scope in (NATIONAL, config.chart_area)}
     shares.to_csv(out_dir / "shares.csv", index=False)
     tvd_table.to_csv(out_dir / "tvd.csv", index=False)
-    joint = build_joint_report(residents, network, frames, population_15plus(frames["respop_2025"], network.areas))
+    pop = population_15plus(frames["respop_2025"], network.areas)
+    joint = build_joint_report(residents, network, frames, pop)
+    partition_tests = evaluate_partitions(residents, network, pop)
+    partition_tests.to_csv(out_dir / "partition_tests.csv", index=False)
     joint.table.to_csv(out_dir / "joint.csv", index=False)
     joint.conditionals.to_csv(out_dir / "joint_conditionals.csv", index=False)
     heatmaps = render_heatmaps(joint.conditionals, out_dir)
@@ -210,6 +214,13 @@ def fit_report(
             "max_national_tvd_synthetic_model": float(national["tvd_synthetic_model"].max()),
             "max_area_tvd_synthetic_model_1000plus": float(areas["tvd_synthetic_model"].max()) if len(areas) else 0.0,
             "worst_areas": MetadataValue.md(frame_to_markdown(worst, 10)),
+            "partitions_failing_fidelity": int((~partition_tests["passed"]).sum()),
+            "min_partition_p_adjusted": float(partition_tests["p_adjusted"].min()) if len(partition_tests) else 1.0,
+            "least_likely_partitions": MetadataValue.md(
+                "The residents_fidelity test of every populated area (exact binomial bounds per category, "
+                f"Bonferroni; fails at adjusted p <= {FIDELITY_ALPHA:g}), least likely first:\n\n"
+                + frame_to_markdown(partition_tests.round({"expected": 2}), 10)
+            ),
             "joint_national": MetadataValue.md(
                 frame_to_markdown(
                     joint_national[

@@ -73,6 +73,23 @@ def collect_code_versions(instance: DagsterInstance, assets: tuple[str, ...]) ->
     return out
 
 
+#: Per-partition narration figures of persona_narratives that personas_candidate sums over the dataset.
+NARRATION_TOTALS = ("calls", "cache_hits", "retries", "prompt_tokens", "completion_tokens", "cost_usd", "wall_s")
+
+
+def sum_narration_metadata(instance: DagsterInstance) -> dict[str, float]:
+    """The narration figures (``NARRATION_TOTALS``) of the current materialisation of every persona_narratives
+    partition, summed, with the number of partitions they cover: what the whole run cost, which the per-partition
+    metadata (the last partition's, in the UI) does not show."""
+    latest: dict[str, dict[str, float]] = {}
+    for record in instance.fetch_materializations(AssetKey("persona_narratives"), limit=10_000).records:
+        m = record.asset_materialization  # newest first
+        if m is not None and m.partition is not None and m.partition not in latest:
+            latest[m.partition] = {k: float(m.metadata[k].value) for k in NARRATION_TOTALS if k in m.metadata}
+    totals = {k: round(sum(p.get(k, 0.0) for p in latest.values()), 6) for k in NARRATION_TOTALS}
+    return {"partitions_narrated": len(latest), **totals}
+
+
 @asset(
     group_name="publish",
     ins={
@@ -127,6 +144,7 @@ def personas_candidate(
             "dataset_settings": MetadataValue.json(settings),
             "data_docs": build_report_link(dataset.root, docs),
             "quality_summary": MetadataValue.md(summarise_candidate(counts, reports)),
+            **{f"narration_{k}": v for k, v in sum_narration_metadata(context.instance).items()},
             "preview": MetadataValue.md(
                 frame_to_markdown(personas[["uuid", "full_name", "planning_area", "persona"]].head(5), 5)
             ),

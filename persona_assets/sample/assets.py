@@ -178,7 +178,6 @@ def build_fidelity_result(area: str, table: pd.DataFrame) -> AssetCheckResult:
             "partition": area,
             "tests_by_field": MetadataValue.md(frame_to_markdown(table, 20)),
             "min_p_adjusted": float(worst["p_adjusted"]),
-            "max_tvd": float(table["tvd"].max()),
             "alpha": FIDELITY_ALPHA,
             "records": int(table["n"].max()),
         },

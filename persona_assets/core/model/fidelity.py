@@ -176,3 +176,27 @@ def compare(
     ``area_marginals``) over every grounded field (``evaluate_fidelity``)."""
     counts = {f: sample_counts(records, f, net) for f in GROUNDED}
     return evaluate_fidelity(counts, expected, {f: field_categories(net, f) for f in GROUNDED}, alpha)
+
+
+def evaluate_partitions(records: pd.DataFrame, net: PersonaNetwork, pop: np.ndarray) -> pd.DataFrame:
+    """The per-partition test (``compare``) of every populated area of ``records`` (``pop``: [area, age group,
+    sex] official residents 15+), one row per area with its least likely field and category, sorted from the
+    least likely: the dataset-wide view of the ``residents_fidelity`` results."""
+    rows = []
+    for area, group in records.groupby("planning_area", sort=False):
+        table = compare(group, area_marginals(net, str(area), pop[net.areas.index(area)]), net)
+        worst = table.sort_values("p_adjusted").iloc[0]
+        rows.append(
+            {
+                "planning_area": area,
+                "records": len(group),
+                "passed": bool(table["passed"].all()),
+                "field": worst["field"],
+                "category": worst["worst_category"],
+                "observed": int(worst["observed"]),
+                "expected": float(worst["expected"]),
+                "p_adjusted": float(worst["p_adjusted"]),
+            }
+        )
+    columns = ["planning_area", "records", "passed", "field", "category", "observed", "expected", "p_adjusted"]
+    return pd.DataFrame(rows, columns=columns).sort_values(["p_adjusted", "records"], ascending=[True, False])
