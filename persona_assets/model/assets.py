@@ -200,6 +200,7 @@ def fit_report(
         joint=joint.table,
         heatmaps=heatmaps,
         notes=tuple(f"{k}: {v:g}" for k, v in figures.items()),
+        partition_tests=partition_tests,
     )
     national = tvd_table[tvd_table["scope"] == NATIONAL].drop(columns=["scope"])
     areas = tvd_table[(tvd_table["scope"] != NATIONAL) & (tvd_table["n"] >= 1000)]
