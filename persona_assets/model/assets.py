@@ -242,7 +242,7 @@ def fit_report(
             "report": build_report_link(dataset.root, page),
             "figures": build_figures_markdown(dataset.root, _headline_charts(charts[NATIONAL]))
             if page.is_relative_to(dataset.root / "reports")
-            else MetadataValue.md("the report is outside <data>/reports: not served"),
+            else MetadataValue.md("the report is outside `<data>/reports/`: not served"),
             "charts": MetadataValue.json({s: {k: str(v) for k, v in p.items()} for s, p in charts.items()}),
         },
     )

@@ -105,10 +105,10 @@ def sum_narration_metadata(instance: DagsterInstance) -> dict[str, float]:
     code_version=code_version("personas_candidate"),
     metadata={"schema": "publish", "dagster/column_schema": PERSONAS_COLUMN_SCHEMA},
     kinds={"pandas", "duckdb"},
-    owners=["team:quality"],
+    owners=["team:publish"],
     description="The records to publish: residents joined with their ok narratives (failed ones excluded and "
     "counted), gated by three blocking Great Expectations suites over the whole dataset. Refuses partitions made "
-    "with different settings. Builds the Data Docs (<data>/reports/data_docs/index.html, offline) whether or not "
+    "with different settings. Builds the Data Docs (`<data>/reports/data_docs/index.html`, offline) whether or not "
     "the gates pass.",
 )
 def personas_candidate(
@@ -216,8 +216,8 @@ def _narrative_model(narratives: pd.DataFrame) -> tuple[str, str]:
     },
     code_version=code_version("personas_dataset"),
     kinds={"parquet"},
-    owners=["team:quality"],
-    description="The release: <data>/published/ (a symlink swapped atomically to <data>/releases/<version>/) with "
+    owners=["team:publish"],
+    description="The release: `<data>/published/` (a symlink swapped atomically to `<data>/releases/<version>/`) with "
     "Hugging Face Parquet shards for two configurations, personas (38 fields, records whose narratives passed) "
     "and residents (the full structured sample), and the dataset card README.md with the settings and code "
     "versions that reproduce it. Runs only when the blocking gates on personas_candidate pass; otherwise the "

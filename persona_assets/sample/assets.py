@@ -90,7 +90,7 @@ def count_age_sex(area_population: pd.DataFrame) -> np.ndarray:
     code_version=code_version("residents"),
     metadata={"schema": "sample", "dagster/column_schema": RESIDENTS_COLUMN_SCHEMA},
     kinds={"pandas", "duckdb"},
-    owners=["team:model"],
+    owners=["team:sample"],
     description="Synthetic residents aged 15+ of one planning area: records ∝ official 15+ population (largest "
     "remainder over the dataset's total_records, default 148,000); subzone × age × sex by controlled rounding of "
     "the official June 2025 counts; other fields drawn from the persona network; derived fields by documented "
