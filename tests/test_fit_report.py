@@ -3,10 +3,12 @@
 from pathlib import Path
 
 import numpy as np
+from _helpers import open_in_chromium
 
 from persona_assets.core.model.fidelity import GROUNDED, area_marginals, compare, evaluate_partitions
 from persona_assets.core.model.report import NATIONAL, build_fit_report, render_charts, render_html
 from persona_assets.core.model.tables import official_references, population_15plus
+from persona_assets.core.reports import ReportServer
 
 
 def test_report_tables_and_pages(full_sample, network, census_frames, tmp_path: Path) -> None:
@@ -25,7 +27,9 @@ def test_report_tables_and_pages(full_sample, network, census_frames, tmp_path: 
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in charts["Tampines"].values())
     tests = evaluate_partitions(full_sample, network, population_15plus(census_frames["respop_2025"], network.areas))
     assert tests["passed"].all() and len(tests) == full_sample["planning_area"].nunique()
-    page = render_html(tvd, charts, tmp_path / "index.html", "report", partition_tests=tests).read_text()
+    out = tmp_path / "reports" / "fit_report" / "index.html"
+    out.parent.mkdir(parents=True)
+    page = render_html(tvd, charts, out, "report", partition_tests=tests).read_text()
     assert "data:image/png;base64," in page
     assert "http://" not in page and "https://" not in page
     # summary first (table of contents, national table, the pyramid before the other charts), areas last
@@ -36,6 +40,15 @@ def test_report_tables_and_pages(full_sample, network, census_frames, tmp_path: 
     assert detail.count("<details") == full_sample["planning_area"].nunique()
     sizes = full_sample["planning_area"].value_counts()
     assert detail.index(f">{sizes.index[0]}: ") < detail.index(f">{sizes.index[-1]}: ")  # largest area first
+    # served as make dev serves it, the page renders in a browser with no request beyond it
+    server = ReportServer(tmp_path, port=0).start()
+    try:
+        ((_, status, outside, title),) = open_in_chromium(
+            [f"{server.url}/reports/fit_report/index.html"], server.url, tmp_path / "chromium"
+        )
+    finally:
+        server.stop()
+    assert (status, outside, title) == (200, [], "report")
 
 
 def test_fidelity_comparison_fails_on_distorted_records(full_sample, network, census_frames) -> None:

@@ -47,7 +47,7 @@ def test_the_server_serves_reports_and_the_release_only(data_root: Path) -> None
     try:
         status, kind, body = _get(server.url + "/reports/fit_report/index.html")
         assert (status, kind.split(";")[0], body) == (200, "text/html", "<html><h1>fit</h1></html>")
-        assert _get(server.url + "/published/README.md")[:2] == (200, "text/markdown; charset=utf-8")
+        assert _get(server.url + "/published/README.md")[:2] == (200, "text/plain; charset=utf-8")
         status, _, index = _get(server.url + "/")
         assert status == 200 and 'href="/reports/fit_report/index.html"' in index and "published/README.md" in index
         for path in (

@@ -113,7 +113,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self._serve(super().do_HEAD)
 
     def guess_type(self, path: str) -> str:
-        return "text/markdown; charset=utf-8" if str(path).endswith(".md") else super().guess_type(path)
+        # Markdown as plain text: browsers show it (text/markdown is downloaded)
+        return "text/plain; charset=utf-8" if str(path).endswith(".md") else super().guess_type(path)
 
 
 class ReportServer:
@@ -137,6 +138,9 @@ class ReportServer:
         return self
 
     def stop(self) -> None:
+        if not self._thread.is_alive():  # never started, or stopped already
+            self._httpd.server_close()
+            return
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
