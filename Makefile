@@ -41,16 +41,19 @@ run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m persona_assets.run $(RUN_ARGS)
 
 # The Dagster UI and the daemon (which dequeues runs, two at a time: dagster.yaml) on http://$(DEV_HOST):$(DEV_PORT),
-# local only by default (`make dev DEV_HOST=0.0.0.0 DEV_PORT=3001`, or the same as environment variables).
-# `exec` hands the recipe's process to `dagster dev`, so Ctrl-C (SIGINT; SIGTERM too) reaches it and it stops the
-# webserver, the daemon and the code server before it exits. A run still executing then is cut off and stays STARTED
-# in the instance (holding a queue slot): the first line marks such runs, whose run worker is gone, failed.
+# local only by default (`make dev DEV_HOST=0.0.0.0 DEV_PORT=3001`, or the same as environment variables), and the
+# report server (data/reports/ and the published card, linked from the asset pages) on http://$(DEV_HOST):$(REPORTS_PORT).
+# persona_assets/dev.py runs `dagster dev` in its own process group and stops everything on Ctrl-C, SIGTERM or
+# SIGHUP however it was started (also `setsid make dev &`, whose inherited ignored SIGINT would make `dagster dev`
+# ignore SIGTERM too). A run still executing then is cut off and stays STARTED in the instance (holding a queue
+# slot): the first line marks such runs, whose run worker is gone, failed.
 # The notice that ./dagster.yaml is not used is expected: the instance reads the copy in $(DAGSTER_HOME).
 DEV_HOST ?= 127.0.0.1
 DEV_PORT ?= 3000
+REPORTS_PORT ?= 3080
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m persona_assets.orphaned_runs
-	exec $(BIN)/dagster dev -w workspace.yaml --host $(DEV_HOST) --port $(DEV_PORT)
+	exec $(BIN)/python -m persona_assets.dev --host $(DEV_HOST) --port $(DEV_PORT) --reports-port $(REPORTS_PORT)
 
 test: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/pytest -q

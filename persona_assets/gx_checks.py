@@ -12,12 +12,18 @@ def build_suite_check_result(
     check_name: str,
     reports: list[SuiteReport],
     severity: AssetCheckSeverity = AssetCheckSeverity.ERROR,
+    partition: str | None = None,
     **extra: object,
 ) -> AssetCheckResult:
+    """The check result of ``reports``; on a partitioned asset, ``partition`` names the partition in the
+    description and the metadata (the UI's check history lists results without their partition)."""
     passed = all(r.success for r in reports)
     outcomes = pd.DataFrame([rec | {"suite": r.suite} for r in reports for rec in r.as_records()])
     failed = outcomes[~outcomes["success"]] if len(outcomes) else outcomes
     summary = "\n".join(r.summary() for r in reports)
+    if partition is not None:
+        summary = f"{partition}: {summary}"
+        extra = {"partition": partition, **extra}
     return AssetCheckResult(
         check_name=check_name,
         passed=passed,

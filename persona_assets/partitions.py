@@ -1,5 +1,5 @@
 """The 55 planning-area partitions, defined once from the snapshot's URA Master Plan 2019 list (the record
-schema's ``planning_area`` value set), and how a backfill groups them into runs.
+schema's ``planning_area`` value set), how a backfill groups them into runs, and the checks evaluated per partition.
 
 The backfill policy: a run costs a few seconds of start-up (a fresh process imports the code location), more than
 sampling one area takes, so a backfill (``make run``, *Materialize all* in the UI) puts several partitions in one
@@ -18,9 +18,20 @@ on the partitions per run, not an exact grouping.
 
 import os
 import warnings
+from collections.abc import Iterator, Mapping
 
 import pandas as pd
-from dagster import BackfillPolicy, StaticPartitionsDefinition
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    BackfillPolicy,
+    Output,
+    PreviewWarning,
+    StaticPartitionsDefinition,
+)
 
 from persona_assets.core.schema import PLANNING_AREAS as _AREAS
 
@@ -67,3 +78,44 @@ def split_by_area(frame: pd.DataFrame, areas: list[str]) -> dict[str, pd.DataFra
     if len(areas) == 1:
         return {areas[0]: frame}
     return {a: frame[frame["planning_area"] == a].reset_index(drop=True) for a in areas}
+
+
+def build_partition_check_spec(name: str, asset: str, *, blocking: bool, description: str) -> AssetCheckSpec:
+    """A check evaluated per planning area: its results carry their partition, so the UI's check history lists
+    which area each result is about (a check without partitions on a partitioned asset shows "Partition —").
+    Partitioned checks are a Dagster preview feature (1.13); its warning is expected and silenced here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreviewWarning)
+        return AssetCheckSpec(
+            name, asset=asset, blocking=blocking, description=description, partitions_def=planning_area_partitions
+        )
+
+
+def yield_partition_check_results(
+    context: AssetExecutionContext, results: Mapping[str, AssetCheckResult]
+) -> Iterator[AssetCheckResult | AssetCheckEvaluation | Output]:
+    """One check's results, one per planning area of the run (``results``: area → result, every result of the
+    same check). A run of one partition yields its result as it is (Dagster attaches the partition). A run of
+    several (a backfill policy's range) yields each area's evaluation with its partition, then the check's output
+    once: Dagster 1.13 attaches no partition to an ``AssetCheckResult`` of a range run, and a check may have only one
+    output per step. A failed blocking evaluation still fails the step, as a result would."""
+    if context.has_partition_key:
+        yield from results.values()
+        return
+    names = {r.check_name for r in results.values()}
+    if len(names) != 1:
+        raise ValueError(f"one check per call, not {sorted(map(str, names))}")
+    name = names.pop()
+    output, spec = next((o, s) for o, s in context.assets_def.check_specs_by_output_name.items() if s.name == name)
+    for area, result in results.items():
+        yield AssetCheckEvaluation(
+            asset_key=spec.asset_key if isinstance(spec.asset_key, AssetKey) else AssetKey(spec.asset_key),
+            check_name=name,
+            passed=result.passed,
+            metadata=result.metadata,
+            severity=result.severity,
+            description=result.description,
+            blocking=spec.blocking,
+            partition=area,
+        )
+    yield Output(None, output_name=output)

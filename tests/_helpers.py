@@ -110,3 +110,36 @@ def copy_warehouse(source: Path, dest: Path) -> Path:
     shutil.copytree(source / "warehouse", dest / "warehouse")
     shutil.copytree(source / "models", dest / "models")
     return dest
+
+
+def open_in_chromium(urls: list[str], allowed: str, profile: Path) -> list[tuple[str, int | None, list[str], str]]:
+    """Open each of ``urls`` in headless Chromium (Debian's ``/usr/bin/chromium`` through Playwright; the test is
+    skipped where either is missing): per URL, the HTTP status of the document, every request the page made whose
+    address does not start with ``allowed`` (nor ``data:``), and the page's title."""
+    import os
+
+    import pytest
+
+    chromium = Path(os.environ.get("SG_PERSONAS_CHROMIUM", "/usr/bin/chromium"))
+    if not chromium.exists():
+        pytest.skip(f"{chromium} is not installed: no browser check of the reports")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (dev extra)")
+    args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-proxy-server", "--no-first-run"]
+    out = []
+    with sync_api.sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(
+            str(profile), executable_path=str(chromium), headless=True, args=args
+        )
+        try:
+            for url in urls:
+                page = ctx.new_page()
+                outside: list[str] = []
+                page.on("request", lambda r, seen=outside: seen.append(r.url))
+                response = page.goto(url, wait_until="load", timeout=60_000)
+                page.wait_for_timeout(500)
+                others = [u for u in outside if not u.startswith((allowed, "data:"))]
+                out.append((url, response.status if response else None, others, page.title()))
+                page.close()
+        finally:
+            ctx.close()
+    return out

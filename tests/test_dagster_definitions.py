@@ -83,3 +83,25 @@ def test_dagster_cli_validates_the_code_location() -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Validation successful" in proc.stdout + proc.stderr
+
+
+def test_owners_match_groups_and_descriptions_render() -> None:
+    """The UI shows each asset's owner next to its group, and renders descriptions as Markdown: an owner is the
+    group's team, and a placeholder such as <version> is in a code span (bare, it is swallowed as an HTML tag)."""
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if not node.is_materializable:
+            continue
+        assert list(node.owners) == [f"team:{node.group_name}"], (key, node.owners, node.group_name)
+        outside_code = "".join((node.description or "").split("`")[::2])
+        assert "<" not in outside_code, (key, node.description)
+
+
+def test_checks_of_partitioned_assets_are_partitioned() -> None:
+    """So each result carries its planning area (the UI's check history shows it instead of "Partition —")."""
+    from persona_assets.narratives.assets import persona_narratives
+    from persona_assets.sample.assets import residents
+
+    specs = [*residents.check_specs, *persona_narratives.check_specs]
+    assert len(specs) == 5 and all(s.partitions_def == planning_area_partitions for s in specs)

@@ -3,10 +3,12 @@
 from pathlib import Path
 
 import numpy as np
+from _helpers import open_in_chromium
 
-from persona_assets.core.model.fidelity import GROUNDED, area_marginals, compare
+from persona_assets.core.model.fidelity import GROUNDED, area_marginals, compare, evaluate_partitions
 from persona_assets.core.model.report import NATIONAL, build_fit_report, render_charts, render_html
 from persona_assets.core.model.tables import official_references, population_15plus
+from persona_assets.core.reports import ReportServer
 
 
 def test_report_tables_and_pages(full_sample, network, census_frames, tmp_path: Path) -> None:
@@ -23,9 +25,30 @@ def test_report_tables_and_pages(full_sample, network, census_frames, tmp_path: 
     charts = {s: render_charts(shares, full_sample, s, tmp_path / "charts") for s in (NATIONAL, "Tampines")}
     assert len(charts[NATIONAL]) == len(GROUNDED) + 1
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in charts["Tampines"].values())
-    page = render_html(tvd, charts, tmp_path / "index.html", "report").read_text()
+    tests = evaluate_partitions(full_sample, network, population_15plus(census_frames["respop_2025"], network.areas))
+    assert tests["passed"].all() and len(tests) == full_sample["planning_area"].nunique()
+    out = tmp_path / "reports" / "fit_report" / "index.html"
+    out.parent.mkdir(parents=True)
+    page = render_html(tvd, charts, out, "report", partition_tests=tests).read_text()
     assert "data:image/png;base64," in page
     assert "http://" not in page and "https://" not in page
+    # summary first (table of contents, national table, the pyramid before the other charts), areas last
+    order = [page.index(s) for s in ("<nav>", "id='summary'", "Singapore: age_pyramid", "Singapore: sex", "id='areas'")]
+    assert order == sorted(order)
+    assert page.index("id='summary'") < 2000 and page.index(">education_level<") < page.index("id='areas'")
+    detail = page[page.index("id='areas'") :]
+    assert detail.count("<details") == full_sample["planning_area"].nunique()
+    sizes = full_sample["planning_area"].value_counts()
+    assert detail.index(f">{sizes.index[0]}: ") < detail.index(f">{sizes.index[-1]}: ")  # largest area first
+    # served as make dev serves it, the page renders in a browser with no request beyond it
+    server = ReportServer(tmp_path, port=0).start()
+    try:
+        ((_, status, outside, title),) = open_in_chromium(
+            [f"{server.url}/reports/fit_report/index.html"], server.url, tmp_path / "chromium"
+        )
+    finally:
+        server.stop()
+    assert (status, outside, title) == (200, [], "report")
 
 
 def test_fidelity_comparison_fails_on_distorted_records(full_sample, network, census_frames) -> None:

@@ -68,6 +68,10 @@ def test_joint_gate_passes_on_a_sample_and_blocks_on_broken_ties(tmp_path, netwo
     assert list((tmp_path / "ok" / "report").glob("joint__dwelling_type___education_level.png"))
     materialised = {e.asset_key.path[-1] for e in ok.get_asset_materialization_events()}
     assert {"fit_report", "after_the_report"} <= materialised
+    meta = _report_metadata(ok)
+    assert meta["partitions_failing_fidelity"].value == 0  # every area's residents_fidelity test, dataset-wide
+    assert "| planning_area |" in meta["least_likely_partitions"].value
+    assert meta["report"].value == str(tmp_path / "ok" / "report" / "index.html")  # outside <data>/reports
 
     # every degree holder moved into a 1-2 room HDB flat: the dwelling x qualification tie is broken
     broken = {a: df.copy() for a, df in residents.items()}
@@ -79,3 +83,9 @@ def test_joint_gate_passes_on_a_sample_and_blocks_on_broken_ties(tmp_path, netwo
     assert "dwelling_type | education_level" in checks["fit_report_joint_fidelity"].description
     materialised = {e.asset_key.path[-1] for e in bad.get_asset_materialization_events()}
     assert "after_the_report" not in materialised
+    assert _report_metadata(bad)["partitions_failing_fidelity"].value > 20  # dwelling off in (nearly) every area
+
+
+def _report_metadata(result) -> dict:
+    (mat,) = [e for e in result.get_asset_materialization_events() if e.asset_key.path == ["fit_report"]]
+    return mat.materialization.metadata

@@ -81,7 +81,10 @@ def test_one_run_over_a_partition_range_writes_what_single_partition_runs_write(
     assert mats[(AssetKey("residents"), "Boon Lay")]["records"].value == 0
     narr = mats[(AssetKey("persona_narratives"), "Bishan")]
     assert narr["records"].value == 3 and narr["partitions_in_run"].value == 3
-    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
-    assert checks["residents_fidelity"].passed and checks["residents_gx_suite"].passed
-    assert checks["narratives_accounted"].passed
-    assert checks["narratives_accounted"].metadata["rows"].value == 6  # 3 + 0 + 3 records
+    # one evaluation per check and partition of the run, each naming its area (not one for the whole range)
+    checks = {(c.check_name, c.partition): c for c in result.get_asset_check_evaluations()}
+    names = ("residents_fidelity", "residents_gx_suite", "residents_privacy", "narratives_accounted")
+    assert {(n, a) for n in names for a in AREAS} <= set(checks)
+    assert all(checks[(n, a)].passed and checks[(n, a)].description.startswith(f"{a}: ") for n in names for a in AREAS)
+    assert checks[("narratives_accounted", "Bishan")].metadata["rows"].value == 3
+    assert checks[("narratives_accounted", "Boon Lay")].metadata["rows"].value == 0

@@ -151,9 +151,12 @@ def _tree_digest(folder: Path) -> str:
 
 
 @pytest.mark.slow
-def test_a_corrupted_partition_blocks_publication_and_the_live_release_stays(dataset, tmp_path) -> None:
-    from _helpers import warehouse_resources
+def test_a_corrupted_partition_blocks_publication_and_the_live_release_stays(
+    dataset, tmp_path, monkeypatch, request
+) -> None:
+    from _helpers import open_in_chromium, warehouse_resources
 
+    from persona_assets.core.reports import REPORTS_URL_ENV, ReportServer
     from persona_assets.partitions import planning_area_partitions
     from persona_assets.publish.assets import personas_candidate, personas_dataset
 
@@ -183,6 +186,9 @@ def test_a_corrupted_partition_blocks_publication_and_the_live_release_stays(dat
         AssetSpec("fit_report", metadata={"schema": "model"}),
     ]
     instance = DagsterInstance.ephemeral()
+    reports = ReportServer(data, port=0).start()  # what make dev runs beside the UI; the links point at it
+    request.addfinalizer(reports.stop)
+    monkeypatch.setenv(REPORTS_URL_ENV, reports.url)
 
     def publish():
         return materialize(
@@ -204,6 +210,21 @@ def test_a_corrupted_partition_blocks_publication_and_the_live_release_stays(dat
     assert isinstance(personas["hobbies_and_interests_list"].iloc[0], np.ndarray | list)
     assert len(pd.read_parquet(live / "residents")) == TOTAL
     assert (data / "reports" / "data_docs" / "index.html").exists()
+    assert "<h1>" in (live / "README.html").read_text(encoding="utf-8")  # the card rendered for the report server
+    meta = {e.asset_key.path[-1]: e.materialization.metadata for e in first.get_asset_materialization_events()}
+    assert meta["personas_candidate"]["data_docs"].value.endswith("/reports/data_docs/index.html")
+    assert meta["personas_candidate"]["data_docs"].value.startswith("http://127.0.0.1:")
+    assert "| ok-rate | 100.0% |" in meta["personas_candidate"]["quality_summary"].value
+    assert meta["personas_dataset"]["dataset_card"].value.endswith("/published/README.html")
+    links = [
+        meta["personas_candidate"]["data_docs"].value,
+        meta["personas_dataset"]["dataset_card"].value,
+        meta["personas_dataset"]["dataset_card_markdown"].value,
+    ]
+    opened = open_in_chromium(links, reports.url, tmp_path / "chromium")  # each link renders, from the server alone
+    for url, status, outside, _title in opened:
+        assert status == 200 and not outside, (url, status, outside)
+    assert "sg-personas dataset card" in [t for *_, t in opened]
     target, digest = os.readlink(live), _tree_digest(live.resolve())
 
     # corrupt one partition on disk: a 7-year-old "resident" in Bedok

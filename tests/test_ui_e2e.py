@@ -112,8 +112,8 @@ query Mats($key: AssetKeyInput!, $partitions: [String!]) {
 }
 """
 
-# Check results yielded from a partitioned asset's body carry no partition in Dagster 1.13's check storage:
-# select the executions by the backfill's run ids (whose dagster/partition tag is asserted).
+# The checks of the partitioned assets are partitioned (persona_assets/partitions.py): each execution carries its
+# partition; they are selected by the backfill's run ids (whose dagster/partition tag is asserted).
 CHECK_EXECUTIONS = """
 query Checks($key: AssetKeyInput!, $check: String!) {
   assetCheckExecutions(assetKey: $key, checkName: $check, limit: 20) {
@@ -308,6 +308,8 @@ def test_checks_passed_in_the_backfill_run(stack: Stack, bedok_backfill: Backfil
             assert len(ours) == 1, (asset, check, execs)
             assert ours[0]["status"] == "SUCCEEDED", (asset, check, ours[0])
             assert ours[0]["evaluation"]["success"] is True, (asset, check, ours[0])
+            assert ours[0]["partition"] == BACKFILLED, (asset, check, ours[0])
+            assert ours[0]["evaluation"]["description"].startswith(f"{BACKFILLED}: "), (asset, check, ours[0])
 
 
 def test_other_partitions_untouched(stack: Stack, bedok_backfill: Backfill) -> None:

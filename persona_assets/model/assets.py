@@ -19,11 +19,13 @@ from census_sources import TABLES
 from persona_assets.code_versions import code_version
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.core.model.derived import DERIVED_ASSUMPTIONS
+from persona_assets.core.model.fidelity import FIDELITY_ALPHA, evaluate_partitions
 from persona_assets.core.model.joint import build_joint_report, coherence_figures, joint_gate, render_heatmaps
 from persona_assets.core.model.network import PersonaNetwork, fit_network, network_summary
 from persona_assets.core.model.report import NATIONAL, build_fit_report, render_charts, render_html
 from persona_assets.core.model.tables import build_model_tables, official_references, population_15plus
 from persona_assets.keys import census_key
+from persona_assets.report_links import build_figures_markdown, build_report_link
 from persona_assets.settings import DatasetSettings
 
 #: Census tables the network reads (every one is a lineage edge in the UI).
@@ -182,7 +184,10 @@ def fit_report(
     charts = {scope: render_charts(shares, residents, scope, out_dir) for scope in (NATIONAL, config.chart_area)}
     shares.to_csv(out_dir / "shares.csv", index=False)
     tvd_table.to_csv(out_dir / "tvd.csv", index=False)
-    joint = build_joint_report(residents, network, frames, population_15plus(frames["respop_2025"], network.areas))
+    pop = population_15plus(frames["respop_2025"], network.areas)
+    joint = build_joint_report(residents, network, frames, pop)
+    partition_tests = evaluate_partitions(residents, network, pop)
+    partition_tests.to_csv(out_dir / "partition_tests.csv", index=False)
     joint.table.to_csv(out_dir / "joint.csv", index=False)
     joint.conditionals.to_csv(out_dir / "joint_conditionals.csv", index=False)
     heatmaps = render_heatmaps(joint.conditionals, out_dir)
@@ -195,6 +200,7 @@ def fit_report(
         joint=joint.table,
         heatmaps=heatmaps,
         notes=tuple(f"{k}: {v:g}" for k, v in figures.items()),
+        partition_tests=partition_tests,
     )
     national = tvd_table[tvd_table["scope"] == NATIONAL].drop(columns=["scope"])
     areas = tvd_table[(tvd_table["scope"] != NATIONAL) & (tvd_table["n"] >= 1000)]
@@ -209,6 +215,13 @@ def fit_report(
             "max_national_tvd_synthetic_model": float(national["tvd_synthetic_model"].max()),
             "max_area_tvd_synthetic_model_1000plus": float(areas["tvd_synthetic_model"].max()) if len(areas) else 0.0,
             "worst_areas": MetadataValue.md(frame_to_markdown(worst, 10)),
+            "partitions_failing_fidelity": int((~partition_tests["passed"]).sum()),
+            "min_partition_p_adjusted": float(partition_tests["p_adjusted"].min()) if len(partition_tests) else 1.0,
+            "least_likely_partitions": MetadataValue.md(
+                "The residents_fidelity test of every populated area (exact binomial bounds per category, "
+                f"Bonferroni; fails at adjusted p <= {FIDELITY_ALPHA:g}), least likely first:\n\n"
+                + frame_to_markdown(partition_tests.round({"expected": 2}), 10)
+            ),
             "joint_national": MetadataValue.md(
                 frame_to_markdown(
                     joint_national[
@@ -226,11 +239,20 @@ def fit_report(
                 )
             ),
             **{k: float(v) for k, v in figures.items()},
-            "report": MetadataValue.path(str(page)),
+            "report": build_report_link(dataset.root, page),
+            "figures": build_figures_markdown(dataset.root, _headline_charts(charts[NATIONAL]))
+            if page.is_relative_to(dataset.root / "reports")
+            else MetadataValue.md("the report is outside `<data>/reports/`: not served"),
             "charts": MetadataValue.json({s: {k: str(v) for k, v in p.items()} for s, p in charts.items()}),
         },
     )
     yield joint_fidelity_result(joint.table)
+
+
+def _headline_charts(charts: dict[str, Path]) -> dict[str, Path]:
+    """The national charts shown inline on the asset page: the age pyramid and a few grounded fields."""
+    wanted = ("age_pyramid", "ethnicity", "dwelling_type", "education_level", "monthly_income_band")
+    return {f"Singapore: {k}": charts[k] for k in wanted if k in charts}
 
 
 def joint_fidelity_result(table: pd.DataFrame) -> AssetCheckResult:

@@ -8,7 +8,6 @@ import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
     MetadataValue,
@@ -29,9 +28,11 @@ from persona_assets.narratives.resources import NarrativeLLM, configured_llm_mod
 from persona_assets.partitions import (
     AREA_BACKFILL_POLICY,
     PLANNING_AREAS,
+    build_partition_check_spec,
     concat_partitions,
     planning_area_partitions,
     split_by_area,
+    yield_partition_check_results,
 )
 from persona_assets.settings import DatasetSettings
 
@@ -43,15 +44,15 @@ from persona_assets.settings import DatasetSettings
     pool=configured_llm_pool(),  # one narratives step at a time per LLM endpoint (dagster.yaml: concurrency.pools)
     ins={"residents": AssetIn(key="residents")},
     check_specs=[
-        AssetCheckSpec(
+        build_partition_check_spec(
             "narratives_accounted",
-            asset="persona_narratives",
+            "persona_narratives",
             blocking=True,
             description="Every chosen resident has exactly one row, ok with all 13 texts or failed with reasons.",
         ),
-        AssetCheckSpec(
+        build_partition_check_spec(
             "narratives_gx_suite",
-            asset="persona_narratives",
+            "persona_narratives",
             blocking=False,
             description="Great Expectations suite expectations/narratives.json on this partition: ok-rate threshold, "
             "text lengths, valid lists, no duplicate texts. A warning here (one or two records per partition make "
@@ -80,7 +81,6 @@ def persona_narratives(
             frame, summary = narrate_partition(chosen, client, cache, llm.engine_settings(tuple(PLANNING_AREAS)))
     finally:
         cache.close()
-    ok = frame[frame["status"] == "ok"]
     context.log.info(
         f"{', '.join(areas) if len(areas) <= 3 else f'{len(areas)} partitions'}: {summary['ok']}/{summary['records']} "
         f"ok, {summary['calls']} calls, {summary['cache_hits']} cache hits"
@@ -123,9 +123,28 @@ def persona_narratives(
             "prompt_version": PROMPT_VERSION,
         },
     )
+    accounted, suites = {}, {}
+    for area in areas:
+        rows = frame[frame["planning_area"] == area] if len(areas) > 1 else frame
+        picked = chosen[chosen["planning_area"] == area] if len(areas) > 1 else chosen
+        accounted[area] = build_accounted_result(area, rows, picked)
+        suites[area] = build_suite_check_result(
+            "narratives_gx_suite",
+            [run_suite(add_narrative_checks(rows), "narratives")],
+            AssetCheckSeverity.WARN,
+            partition=area,
+        )
+    yield from yield_partition_check_results(context, accounted)
+    yield from yield_partition_check_results(context, suites)
+
+
+def build_accounted_result(area: str, frame: pd.DataFrame, chosen: pd.DataFrame) -> AssetCheckResult:
+    """``narratives_accounted`` of one partition: one row per chosen resident, ok with every text or failed with
+    reasons."""
     problems = []
     if len(frame) != len(chosen) or set(frame["uuid"]) != set(chosen["uuid"].astype(str)):
         problems.append(f"{len(frame)} rows for {len(chosen)} chosen residents")
+    ok = frame[frame["status"] == "ok"]
     failed = frame[frame["status"] == "failed"]
     if (failed["failure_reasons"].map(len) == 0).any():
         problems.append("failed rows without a reason")
@@ -133,13 +152,11 @@ def persona_narratives(
         problems.append(f"unexpected statuses {sorted(set(frame['status']))}")
     if len(ok) and ok[list(LLM_FIELDS)].isna().any().any():
         problems.append("ok rows with missing texts")
-    yield AssetCheckResult(
+    return AssetCheckResult(
         check_name="narratives_accounted",
         passed=not problems,
         severity=AssetCheckSeverity.ERROR,
-        description="; ".join(problems) or f"{len(ok)} ok, {len(failed)} failed (with reasons), none lost",
-        metadata={"chosen": len(chosen), "rows": len(frame), "ok": len(ok), "failed": len(failed)},
-    )
-    yield build_suite_check_result(
-        "narratives_gx_suite", [run_suite(add_narrative_checks(frame), "narratives")], AssetCheckSeverity.WARN
+        description=f"{area}: "
+        + ("; ".join(problems) or f"{len(ok)} ok, {len(failed)} failed (with reasons), none lost"),
+        metadata={"partition": area, "chosen": len(chosen), "rows": len(frame), "ok": len(ok), "failed": len(failed)},
     )

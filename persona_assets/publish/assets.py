@@ -30,6 +30,7 @@ from persona_assets.gx_checks import build_suite_check_result
 from persona_assets.io_managers import SETTINGS_ATTR
 from persona_assets.keys import census_key
 from persona_assets.record_types import PERSONAS_COLUMN_SCHEMA
+from persona_assets.report_links import build_report_link
 from persona_assets.settings import DatasetSettings
 
 SUITES = {
@@ -72,6 +73,23 @@ def collect_code_versions(instance: DagsterInstance, assets: tuple[str, ...]) ->
     return out
 
 
+#: Per-partition narration figures of persona_narratives that personas_candidate sums over the dataset.
+NARRATION_TOTALS = ("calls", "cache_hits", "retries", "prompt_tokens", "completion_tokens", "cost_usd", "wall_s")
+
+
+def sum_narration_metadata(instance: DagsterInstance) -> dict[str, float]:
+    """The narration figures (``NARRATION_TOTALS``) of the current materialisation of every persona_narratives
+    partition, summed, with the number of partitions they cover: what the whole run cost, which the per-partition
+    metadata (the last partition's, in the UI) does not show."""
+    latest: dict[str, dict[str, float]] = {}
+    for record in instance.fetch_materializations(AssetKey("persona_narratives"), limit=10_000).records:
+        m = record.asset_materialization  # newest first
+        if m is not None and m.partition is not None and m.partition not in latest:
+            latest[m.partition] = {k: float(m.metadata[k].value) for k in NARRATION_TOTALS if k in m.metadata}
+    totals = {k: round(sum(p.get(k, 0.0) for p in latest.values()), 6) for k in NARRATION_TOTALS}
+    return {"partitions_narrated": len(latest), **totals}
+
+
 @asset(
     group_name="publish",
     ins={
@@ -87,10 +105,10 @@ def collect_code_versions(instance: DagsterInstance, assets: tuple[str, ...]) ->
     code_version=code_version("personas_candidate"),
     metadata={"schema": "publish", "dagster/column_schema": PERSONAS_COLUMN_SCHEMA},
     kinds={"pandas", "duckdb"},
-    owners=["team:quality"],
+    owners=["team:publish"],
     description="The records to publish: residents joined with their ok narratives (failed ones excluded and "
     "counted), gated by three blocking Great Expectations suites over the whole dataset. Refuses partitions made "
-    "with different settings. Builds the Data Docs (<data>/reports/data_docs/index.html, offline) whether or not "
+    "with different settings. Builds the Data Docs (`<data>/reports/data_docs/index.html`, offline) whether or not "
     "the gates pass.",
 )
 def personas_candidate(
@@ -124,15 +142,45 @@ def personas_candidate(
             **{k: v for k, v in counts.items() if k != "failed_by_reason" and v is not None},
             "failed_by_reason": MetadataValue.json(counts["failed_by_reason"]),
             "dataset_settings": MetadataValue.json(settings),
-            "data_docs": MetadataValue.path(str(docs)),
-            "data_docs_url": MetadataValue.url(docs.as_uri()),
+            "data_docs": build_report_link(dataset.root, docs),
+            "quality_summary": MetadataValue.md(summarise_candidate(counts, reports)),
+            **{f"narration_{k}": v for k, v in sum_narration_metadata(context.instance).items()},
             "preview": MetadataValue.md(
                 frame_to_markdown(personas[["uuid", "full_name", "planning_area", "persona"]].head(5), 5)
             ),
         },
     )
     for name, report in zip(SUITES, reports, strict=True):
-        yield build_suite_check_result(name, [report], data_docs=MetadataValue.path(str(docs)))
+        yield build_suite_check_result(name, [report], data_docs=build_report_link(dataset.root, docs))
+
+
+def summarise_candidate(counts: dict[str, Any], reports: list) -> str:
+    """The candidate at a glance (Markdown): the join's counts and ok-rate, the gates, the failure reasons."""
+    ok_rate = counts["ok_rate"]
+    rows = pd.DataFrame(
+        [
+            {"figure": "residents", "value": counts["residents"]},
+            {"figure": "narrated", "value": counts["narrated"]},
+            {"figure": "ok", "value": counts["ok"]},
+            {"figure": "failed (excluded)", "value": counts["failed_excluded"]},
+            {"figure": "ok-rate", "value": "n/a" if ok_rate is None else f"{ok_rate:.1%}"},
+            {"figure": "records to publish", "value": counts["published"]},
+        ]
+    )
+    gates = pd.DataFrame(
+        [
+            {"gate": n, "passed": r.success, "failed expectations": r.failed}
+            for n, r in zip(SUITES, reports, strict=True)
+        ]
+    )
+    reasons = pd.DataFrame(list(counts["failed_by_reason"].items()), columns=["failure reason", "records"])
+    return "\n\n".join(
+        [
+            frame_to_markdown(rows, 10),
+            frame_to_markdown(gates, 10),
+            frame_to_markdown(reasons, 10) if len(reasons) else "No failed narratives.",
+        ]
+    )
 
 
 def _fidelity_markdown(fit: pd.DataFrame, report: str) -> str:
@@ -168,8 +216,8 @@ def _narrative_model(narratives: pd.DataFrame) -> tuple[str, str]:
     },
     code_version=code_version("personas_dataset"),
     kinds={"parquet"},
-    owners=["team:quality"],
-    description="The release: <data>/published/ (a symlink swapped atomically to <data>/releases/<version>/) with "
+    owners=["team:publish"],
+    description="The release: `<data>/published/` (a symlink swapped atomically to `<data>/releases/<version>/`) with "
     "Hugging Face Parquet shards for two configurations, personas (38 fields, records whose narratives passed) "
     "and residents (the full structured sample), and the dataset card README.md with the settings and code "
     "versions that reproduce it. Runs only when the blocking gates on personas_candidate pass; otherwise the "
@@ -220,7 +268,20 @@ def personas_dataset(
             "dagster/row_count": info.rows.get("personas", 0),
             "version": info.version,
             "published": MetadataValue.path(str(dataset.root / "published")),
-            "dataset_card": MetadataValue.path(str(dataset.root / "published" / "README.md")),
+            "dataset_card": build_report_link(dataset.root, dataset.root / "published" / "README.html"),
+            "dataset_card_markdown": build_report_link(dataset.root, dataset.root / "published" / "README.md"),
+            "privacy": MetadataValue.md(
+                frame_to_markdown(
+                    pd.DataFrame(
+                        [
+                            {"figure": "register full names reproduced", "records": int(exact.sum())},
+                            {"figure": "near misses (same tokens, other order)", "records": int(near.sum())},
+                            {"figure": "failed narratives excluded", "records": counts["failed_excluded"]},
+                        ]
+                    ),
+                    5,
+                )
+            ),
             "rows": MetadataValue.json(info.rows),
             "dataset_settings": MetadataValue.json(settings),
             "failed_narratives_excluded": counts["failed_excluded"],

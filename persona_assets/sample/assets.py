@@ -6,7 +6,6 @@ import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
     MetadataValue,
@@ -19,14 +18,21 @@ from persona_assets.core.gx_suites import run_suite
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.core.model import vocab as V
 from persona_assets.core.model.allocation import allocate_areas
-from persona_assets.core.model.fidelity import area_marginals, compare
+from persona_assets.core.model.fidelity import FIDELITY_ALPHA, area_marginals, compare
 from persona_assets.core.model.network import PersonaNetwork
 from persona_assets.core.model.residents import sample_residents
 from persona_assets.core.names import NameModel, privacy_report
 from persona_assets.gx_checks import build_suite_check_result
 from persona_assets.io_managers import SETTINGS_METADATA
 from persona_assets.keys import census_key
-from persona_assets.partitions import AREA_BACKFILL_POLICY, concat_partitions, planning_area_partitions, split_by_area
+from persona_assets.partitions import (
+    AREA_BACKFILL_POLICY,
+    build_partition_check_spec,
+    concat_partitions,
+    planning_area_partitions,
+    split_by_area,
+    yield_partition_check_results,
+)
 from persona_assets.record_types import RESIDENTS_COLUMN_SCHEMA, ResidentsDataFrame
 from persona_assets.settings import DatasetSettings
 
@@ -64,33 +70,35 @@ def count_age_sex(area_population: pd.DataFrame) -> np.ndarray:
     },
     dagster_type=ResidentsDataFrame,
     check_specs=[
-        AssetCheckSpec(
+        build_partition_check_spec(
             "residents_privacy",
-            asset="residents",
+            "residents",
             blocking=True,
             description="No full name equals a full name in the CEA register (case- and spacing-insensitive); "
             "near misses (same tokens, other order) are counted.",
         ),
-        AssetCheckSpec(
+        build_partition_check_spec(
             "residents_gx_suite",
-            asset="residents",
+            "residents",
             blocking=True,
             description="Great Expectations suite expectations/residents.json (generated from the record schema): "
             "the 25 fields, non-null required fields, unique UUIDs, age range, the official categories, "
             "planning_area equal to the partition key.",
         ),
-        AssetCheckSpec(
+        build_partition_check_spec(
             "residents_fidelity",
-            asset="residents",
+            "residents",
             blocking=True,
-            description="Per grounded field, the partition's shares against the area's census-grounded shares: "
-            "total variation distance within a tolerance derived from the sample size.",
+            description="Per grounded field and category, the partition's count against the area's "
+            "census-grounded model share: exact two-sided binomial tests, Bonferroni-corrected over every "
+            f"category of the partition (family-wise false-alarm rate {FIDELITY_ALPHA:g} at every sample size); "
+            "fails on any category outside its bounds or any record in a category the model rules out.",
         ),
     ],
     code_version=code_version("residents"),
     metadata={"schema": "sample", "dagster/column_schema": RESIDENTS_COLUMN_SCHEMA},
     kinds={"pandas", "duckdb"},
-    owners=["team:model"],
+    owners=["team:sample"],
     description="Synthetic residents aged 15+ of one planning area: records ∝ official 15+ population (largest "
     "remainder over the dataset's total_records, default 148,000); subzone × age × sex by controlled rounding of "
     "the official June 2025 counts; other fields drawn from the persona network; derived fields by documented "
@@ -131,44 +139,66 @@ def residents(
             SETTINGS_METADATA: MetadataValue.json(dataset.residents_settings()),
         },
     )
-    populated = [a for a, frame in by_area.items() if len(frame)]
-    yield build_suite_check_result(
-        "residents_gx_suite", [run_suite(records, "residents", parameters={"expected_areas": populated})]
+    yield from yield_partition_check_results(
+        context,
+        {
+            area: build_suite_check_result(
+                "residents_gx_suite",
+                [run_suite(frame, "residents", parameters={"expected_areas": [area] if len(frame) else []})],
+                partition=area,
+            )
+            for area, frame in by_area.items()
+        },
     )
-    privacy = privacy_report(records["full_name"], register_hashes, records["preferred_english_name"])
-    yield AssetCheckResult(
-        check_name="residents_privacy",
-        passed=privacy["register_full_name_matches"] == 0,
-        severity=AssetCheckSeverity.ERROR,
-        description=f"{privacy['register_full_name_matches']} register full names reproduced; "
-        f"{privacy['near_misses_same_tokens_other_order']} near misses",
-        metadata={**privacy, "partitions": len(areas)},
-    )
-    if not populated:
-        yield AssetCheckResult(
-            check_name="residents_fidelity", passed=True, metadata={"note": "empty partition: nothing to compare"}
+    privacy = {}
+    for area, frame in by_area.items():
+        report = privacy_report(frame["full_name"], register_hashes, frame["preferred_english_name"])
+        privacy[area] = AssetCheckResult(
+            check_name="residents_privacy",
+            passed=report["register_full_name_matches"] == 0,
+            severity=AssetCheckSeverity.ERROR,
+            description=f"{area}: {report['register_full_name_matches']} register full names reproduced; "
+            f"{report['near_misses_same_tokens_other_order']} near misses",
+            metadata={"partition": area, **report},
         )
-        return
-    tables = []
-    for area in populated:
-        expected = area_marginals(network, area, count_age_sex(population[area]))
-        tables.append(compare(by_area[area], expected, network).assign(planning_area=area))
-    table = pd.concat(tables, ignore_index=True)
-    passed = bool(table["passed"].all())
-    worst = table.sort_values("tvd", ascending=False).iloc[0]
-    where = f", {worst['planning_area']}" if len(populated) > 1 else ""
-    shown = table.drop(columns=["planning_area"]) if len(populated) == 1 else table.sort_values("tvd", ascending=False)
-    yield AssetCheckResult(
+    yield from yield_partition_check_results(context, privacy)
+    fidelity = {}
+    for area, frame in by_area.items():
+        if len(frame) == 0:
+            fidelity[area] = AssetCheckResult(
+                check_name="residents_fidelity",
+                passed=True,
+                description=f"{area}: empty partition, nothing to compare",
+                metadata={"partition": area, "note": "empty partition: nothing to compare"},
+            )
+        else:
+            expected = area_marginals(network, area, count_age_sex(population[area]))
+            fidelity[area] = build_fidelity_result(area, compare(frame, expected, network))
+    yield from yield_partition_check_results(context, fidelity)
+
+
+def build_fidelity_result(area: str, table: pd.DataFrame) -> AssetCheckResult:
+    """The ``residents_fidelity`` result of one partition from its per-field test table (``compare``): the
+    description names the area, its verdict and its least likely category."""
+    failing = table[~table["passed"]]
+    worst = table.sort_values("p_adjusted").iloc[0]
+    verdict = (
+        f"failed in {len(failing)} of {len(table)} fields ({', '.join(failing['field'])})"
+        if len(failing)
+        else f"all {len(table)} fields within their bounds"
+    )
+    return AssetCheckResult(
         check_name="residents_fidelity",
-        passed=passed,
+        passed=failing.empty,
         severity=AssetCheckSeverity.ERROR,
-        description=f"max TVD {worst['tvd']:.4f} ({worst['field']}{where}, tolerance {worst['tolerance']:.4f})",
+        description=f"{area}: {verdict}; least likely {worst['field']} = {worst['worst_category']}: "
+        f"{worst['observed']} records, {worst['expected']:.1f} expected (adjusted p {worst['p_adjusted']:.3g}, "
+        f"fails at {FIDELITY_ALPHA:g})",
         metadata={
-            "tvd_by_field": MetadataValue.md(frame_to_markdown(shown, 20)),
-            "max_tvd": float(table["tvd"].max()),
-            "records": int(sum(len(by_area[a]) for a in populated)),
-            "failed_fields": MetadataValue.json(
-                table.loc[~table["passed"], ["planning_area", "field"]].to_dict("records")
-            ),
+            "partition": area,
+            "tests_by_field": MetadataValue.md(frame_to_markdown(table, 20)),
+            "min_p_adjusted": float(worst["p_adjusted"]),
+            "alpha": FIDELITY_ALPHA,
+            "records": int(table["n"].max()),
         },
     )

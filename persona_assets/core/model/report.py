@@ -303,40 +303,108 @@ def render_html(
     joint: pd.DataFrame | None = None,
     heatmaps: dict[str, Path] | None = None,
     notes: tuple[str, ...] = (),
+    partition_tests: pd.DataFrame | None = None,
 ) -> Path:
-    """A self-contained HTML page (charts inlined as data URIs; no external URL): the marginal distances, then the
-    joint fidelity of every official cross-tab (national rows first) with its heat maps."""
+    """A self-contained HTML page (charts inlined as data URIs; no external URL), in the order a reviewer reads it:
+    a table of contents; the summary (headline distances, the national table, the age pyramid and the national
+    charts); the chart area's charts; the per-area fidelity tests (``evaluate_partitions``), least likely first; the
+    joint fidelity of every official cross-tab with its heat maps; and the per-area detail, largest area first, one
+    collapsible section per area."""
 
     def img(name: str, p: Path) -> str:
         data = base64.b64encode(p.read_bytes()).decode()
-        return f"<h3>{html.escape(name)}</h3><img alt='{html.escape(name)}' src='data:image/png;base64,{data}'>"
+        return f"<h4>{html.escape(name)}</h4><img alt='{html.escape(name)}' src='data:image/png;base64,{data}'>"
 
+    def table(df: pd.DataFrame) -> str:
+        return df.to_html(index=False, na_rep="")
+
+    national = tvd_table[tvd_table["scope"] == NATIONAL].drop(columns=["scope"])
+    areas = tvd_table[tvd_table["scope"] != NATIONAL]
+    sections: list[tuple[str, str, list[str]]] = []  # (anchor, heading, html parts)
+    headline = [
+        f"<li>Records: {int(national['n'].max()):,} in {areas['scope'].nunique()} planning areas</li>"
+        if len(national)
+        else "",
+        f"<li>Largest national distance, synthetic vs official: {national['tvd_synthetic_official'].max():.4f} "
+        f"({html.escape(str(national.loc[national['tvd_synthetic_official'].idxmax(), 'field']))})</li>"
+        if len(national)
+        else "",
+        f"<li>Largest national distance, synthetic vs model: {national['tvd_synthetic_model'].max():.4f}</li>"
+        if len(national)
+        else "",
+    ]
+    if partition_tests is not None and len(partition_tests):
+        failing = int((~partition_tests["passed"]).sum())
+        headline.append(
+            f"<li>Planning areas failing the per-area fidelity test: {failing} of {len(partition_tests)}</li>"
+        )
+    summary = [f"<ul>{''.join(headline)}</ul>", "<h3>National distances per field</h3>", table(national)]
+    national_charts = charts.get(NATIONAL, {})
+    ordered = sorted(national_charts.items(), key=lambda kv: kv[0] != "age_pyramid")  # the pyramid first
+    summary += [img(f"{NATIONAL}: {name}", p) for name, p in ordered]
+    sections.append(("summary", "Summary", summary))
+    for scope, paths in charts.items():
+        if scope != NATIONAL:
+            sections.append((f"charts-{scope}", f"Charts: {scope}", [img(name, p) for name, p in paths.items()]))
+    if partition_tests is not None and len(partition_tests):
+        sections.append(
+            (
+                "partition-tests",
+                "Per-area fidelity test (residents_fidelity)",
+                [
+                    "<p>Per planning area, every category of every grounded field against the area's model share: "
+                    "exact two-sided binomial tests, Bonferroni-corrected over the area; the least likely category "
+                    "of each area, least likely area first.</p>",
+                    table(partition_tests),
+                ],
+            )
+        )
+    if joint is not None and len(joint):
+        joint_national = joint[joint["scope"] == NATIONAL]
+        sections.append(
+            (
+                "joint",
+                "Joint fidelity: official cross-tabs",
+                [
+                    "<p>Per cross-tab: the mean total variation distance between the synthetic (and the model's) "
+                    "conditional distributions and the official ones, over the conditioning cells; Cramér's V side "
+                    "by side; the sampler against the model within its sampling tolerance (the blocking "
+                    "dataset-level gate). Household-head tables are compared with residents weighted as heads; "
+                    "<code>tvd_person_level_official</code> is the same comparison unweighted (the effect of the "
+                    "households-vs-persons mapping).</p>",
+                    *[f"<p>{html.escape(n)}</p>" for n in notes],
+                    table(joint_national.drop(columns=["scope"])),
+                    "<details><summary>Large planning areas (at least 1,000 records)</summary>",
+                    table(joint[joint["scope"] != NATIONAL]),
+                    "</details>",
+                    *[img(name, p) for name, p in (heatmaps or {}).items()],
+                ],
+            )
+        )
+    sizes = areas.groupby("scope")["n"].max().sort_values(ascending=False)
+    detail = ["<p>Per planning area, largest first: the distances of each grounded field (click to open).</p>"]
+    for scope, n in sizes.items():
+        rows = areas[areas["scope"] == scope].drop(columns=["scope"])
+        top = rows["tvd_synthetic_model"].max()
+        worst = "" if pd.isna(top) else f", largest distance to the model {top:.4f}"
+        detail += [
+            f"<details id='area-{html.escape(str(scope)).replace(' ', '-')}'><summary>{html.escape(str(scope))}: "
+            f"{int(n):,} records{worst}</summary>",
+            table(rows.drop(columns=["tolerance"], errors="ignore")),
+            "</details>",
+        ]
+    sections.append(("areas", "Per-area detail", detail))
+    toc = "".join(f"<li><a href='#{a}'>{html.escape(h)}</a></li>" for a, h, _ in sections)
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:12px}"
-        "td,th{border:1px solid #ccc;padding:3px 6px}img{max-width:960px;display:block;margin:1em 0}</style>",
+        "td,th{border:1px solid #ccc;padding:3px 6px}img{max-width:960px;display:block;margin:1em 0}"
+        "details{margin:.3em 0}summary{cursor:pointer}</style>",
         f"</head><body><h1>{html.escape(title)}</h1>",
-        "<h2>Total variation distance</h2>",
-        tvd_table.to_html(index=False, na_rep=""),
+        f"<nav><h2>Contents</h2><ol>{toc}</ol></nav>",
     ]
-    if joint is not None and len(joint):
-        national = joint[joint["scope"] == NATIONAL]
-        parts += [
-            "<h2>Joint fidelity: official cross-tabs</h2>",
-            "<p>Per cross-tab: the mean total variation distance between the synthetic (and the model's) conditional "
-            "distributions and the official ones, over the conditioning cells; Cramér's V side by side; the "
-            "sampler against the model within its sampling tolerance (the blocking dataset-level gate). Household-"
-            "head tables are compared with residents weighted as heads; <code>tvd_person_level_official</code> is "
-            "the same comparison unweighted (the effect of the households-vs-persons mapping).</p>",
-            *[f"<p>{html.escape(n)}</p>" for n in notes],
-            national.drop(columns=["scope"]).to_html(index=False, na_rep=""),
-            "<h3>Large planning areas (at least 1,000 records)</h3>",
-            joint[joint["scope"] != NATIONAL].to_html(index=False, na_rep=""),
-        ]
-        parts += [img(name, p) for name, p in (heatmaps or {}).items()]
-    for scope, paths in charts.items():
-        parts.append(f"<h2>{html.escape(scope)}</h2>")
-        parts += [img(name, p) for name, p in paths.items()]
+    for anchor, heading, body in sections:
+        parts += [f"<section id='{anchor}'><h2>{html.escape(heading)}</h2>", *body, "</section>"]
     parts.append("</body></html>")
     out.write_text("\n".join(parts), encoding="utf-8")
     return out

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from persona_assets.core.publish.arrow import convert_to_arrow
+from persona_assets.core.reports import render_markdown_page
 
 RELEASES = "releases"
 PUBLISHED = "published"
@@ -210,7 +211,8 @@ def write_release(
 ) -> ReleaseInfo:
     """Publish ``configs`` (config name -> frame) and the card as a new release under ``root``, atomically.
 
-    Layout: ``root/releases/<version>/<config>/train-0000i-of-0000N.parquet``, ``<version>/README.md`` (the card)
+    Layout: ``root/releases/<version>/<config>/train-0000i-of-0000N.parquet``, ``<version>/README.md`` (the card;
+    ``README.html``, the same rendered for the report server, is derived from it and not in the content hash)
     and ``<version>/release.json`` (files, rows, sha256); ``root/published`` is a relative symlink to
     ``releases/<version>``. ``<version>`` is ``<UTC stamp>-<first 8 hex of the content hash>``.
 
@@ -241,6 +243,7 @@ def write_release(
             for name, table in tables.items():
                 shards += _write_config(table, tmp / name, name, rows_per_shard)
             _write_text(tmp / "README.md", card_markdown)
+            _write_text(tmp / "README.html", render_markdown_page(card_markdown, "sg-personas dataset card"))
             card_sha = _sha256(tmp / "README.md")
             listing = sorted([(s.path, s.sha256) for s in shards] + [("README.md", card_sha)])
             content_hash = hashlib.sha256("".join(f"{p}\0{h}\n" for p, h in listing).encode()).hexdigest()
