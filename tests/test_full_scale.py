@@ -37,7 +37,7 @@ from persona_assets.testing.llm_server import LLMTestServer
 pytestmark = pytest.mark.slow
 
 TOTAL = 2_500
-PILOT = ("Bedok", "Jurong West", "Woodlands")
+PILOT = ("Bishan", "Bukit Timah", "Queenstown")  # about 8% of the records
 #: the projection from the pilot's records against the real run's tokens: |projected / measured - 1|
 PLAN_TOLERANCE = 0.10
 RERUN = ("Tampines", "Bedok", "Sengkang", "Hougang", "Yishun")  # the re-run: the largest partitions
@@ -138,8 +138,8 @@ def test_the_plan_from_a_pilot_matches_the_real_run(pipeline) -> None:
     rest = _narratives(pipeline["runs"][len(PILOT) :])
     measured = sum(m.get("prompt_tokens", 0) + m.get("completion_tokens", 0) for m in rest)
     projected = row["prompt_tokens"] + row["completion_tokens"]
-    assert sum(m["records"] for m in pilot) < 0.2 * pipeline["rest_records"]  # a pilot, not the run
     assert abs(projected / measured - 1) <= PLAN_TOLERANCE, (projected, measured)
+    assert sum(m["records"] for m in pilot) < 0.15 * pipeline["rest_records"]  # a pilot, not the run
     assert abs(row["calls"] / sum(m["calls"] for m in rest) - 1) <= PLAN_TOLERANCE
 
 
