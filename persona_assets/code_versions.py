@@ -85,6 +85,7 @@ def asset_sources(root: Path = REPO_ROOT) -> dict[str, AssetSources]:
             values={"prompt_version": PROMPT_VERSION},
             needs=("llm_model",),
         ),
+        "narration_plan": AssetSources(modules=("persona_assets.core.narratives.plan",)),
         "personas_candidate": AssetSources(
             modules=(
                 "persona_assets.core.publish.join",

@@ -14,6 +14,7 @@ from persona_assets.io_managers import NetworkIOManager, WarehouseIOManager
 from persona_assets.model.assets import fit_report, persona_network
 from persona_assets.names.assets import NameSources, name_report, name_tokens
 from persona_assets.narratives.assets import persona_narratives
+from persona_assets.narratives.plan import narration_plan
 from persona_assets.narratives.resources import llm_from_env
 from persona_assets.partitions import planning_area_partitions
 from persona_assets.publish.assets import personas_candidate, personas_dataset
@@ -77,6 +78,7 @@ defs = Definitions(
         name_tokens,
         residents,
         persona_narratives,
+        narration_plan,
         fit_report,
         name_report,
         personas_candidate,

@@ -53,7 +53,10 @@ REASONING_TOKENS = 120  # reasoning tokens of every answer when ``reasoning`` is
 
 
 def narrative_for(facts: dict[str, Any]) -> dict[str, Any]:
+    """Texts true to ``facts``; each ends with a digest of all the facts, so two residents who share a name, sex
+    and area (common at 148,000 records) still get texts of their own, as the narratives suite requires."""
     name = facts.get("full_name", "The resident")
+    tag = hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:8]
     area = facts.get("planning_area", "Singapore")
     pron = "he" if facts.get("sex") == "Male" else "she"
     poss = "his" if facts.get("sex") == "Male" else "her"
@@ -64,7 +67,7 @@ def narrative_for(facts: dict[str, Any]) -> dict[str, Any]:
         else:
             out[f] = (
                 f"{name} lives in {area}, where {pron} spends {poss} weekends at the hawker centre "
-                f"and the park connector ({f.replace('_', ' ')})."
+                f"and the park connector ({f.replace('_', ' ')}, note {tag})."
             )
     return out
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from typing import Any
 
 from persona_assets.core.model.derived import STATUSES
@@ -132,6 +133,12 @@ def _age_reasons(text: str, age: int, field: str) -> list[str]:
     return reasons
 
 
+@cache
+def _lives_in_pattern(areas: tuple[str, ...]) -> re.Pattern[str]:
+    alt = "|".join(re.escape(a.lower()) for a in sorted(areas, key=len, reverse=True))
+    return re.compile(rf"\b(lives in|living in|home in|resident of)\s+({alt})\b")
+
+
 def validate_narrative(obj: dict[str, Any] | None, record: dict[str, Any], areas: tuple[str, ...] = ()) -> list[str]:
     """Reasons the narrative contradicts its record (empty when it passes every rule)."""
     if obj is None:
@@ -201,12 +208,8 @@ def validate_narrative(obj: dict[str, Any] | None, record: dict[str, Any], areas
             and re.search(r"\b(is retired|has retired|in retirement)\b", low)
         ):
             reasons.append(f"occupation: {f}")
-        for other_area in areas:
-            if other_area != area and re.search(
-                rf"\b(lives in|living in|home in|resident of)\s+{re.escape(other_area.lower())}\b", low
-            ):
-                reasons.append(f"planning_area: {f}")
-                break
+        if areas and any(m.group(2) != str(area).lower() for m in _lives_in_pattern(tuple(areas)).finditer(low)):
+            reasons.append(f"planning_area: {f}")
         if re.search(RACE, low):
             reasons.append(f"race: {f}")
     return reasons
