@@ -165,3 +165,18 @@ def test_rates_count_only_fresh_calls_and_prices_come_from_litellm() -> None:
     assert mini["wall_hours"] == round(1_500 / (15 / 25) / 3600, 3)
     assert frame.iloc[1]["cost_usd"] == 0.0 and pd.isna(frame.iloc[2]["cost_usd"])
     assert price_tokens("openai/x-y", 1, 1) is None and measure_rates([]) is None
+
+
+def test_a_backfill_run_of_several_partitions_counts_once_with_all_its_records() -> None:
+    """Pure: a multi-partition run repeats the engine's run figures on every partition's materialisation; the plan
+    reads it as one run that narrated the sum of the partitions' records."""
+    from persona_assets.core.narratives.plan import merge_run_partitions, read_measured
+
+    run = {"calls": 30, "cache_hits": 0, "prompt_tokens": 9_000, "completion_tokens": 6_000, "wall_s": 60.0}
+    llm = {"model": "local/qwen2.5-coder-1.5b-instruct"}
+    partitions = [(a, {**run, "records": n, "llm": llm}) for a, n in (("Bedok", 12), ("Bishan", 0), ("Yishun", 8))]
+    measured = read_measured(*merge_run_partitions(partitions))
+    assert measured is not None and measured.records == 20 and measured.calls == 30 and measured.wall_s == 60.0
+    assert measured.partition == "3 partitions"
+    alone = read_measured(*merge_run_partitions(partitions[:1]))
+    assert alone is not None and alone.partition == "Bedok" and alone.records == 12

@@ -11,7 +11,14 @@ from pydantic import Field
 from persona_assets.code_versions import code_version
 from persona_assets.core.dataset_settings import parse_budget
 from persona_assets.core.markdown import frame_to_markdown
-from persona_assets.core.narratives.plan import ASSUMPTIONS, count_budget, measure_rates, project, read_measured
+from persona_assets.core.narratives.plan import (
+    ASSUMPTIONS,
+    count_budget,
+    measure_rates,
+    merge_run_partitions,
+    project,
+    read_measured,
+)
 from persona_assets.keys import census_key
 from persona_assets.narratives.resources import NarrativeLLM
 from persona_assets.settings import DatasetSettings
@@ -35,14 +42,17 @@ class NarrationPlanConfig(Config):
 
 def collect_runs(context: AssetExecutionContext) -> list:
     """Every persona_narratives materialisation that made calls, newest first."""
-    out = []
+    by_run: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     records = context.instance.fetch_materializations(AssetKey("persona_narratives"), limit=HISTORY).records
     for record in records:
         m = record.asset_materialization
         if m is None:
             continue
         values = {k: getattr(v, "value", v) for k, v in m.metadata.items()}
-        run = read_measured(m.partition or "", values)
+        by_run.setdefault(record.run_id, []).append((m.partition or "", values))
+    out = []
+    for partitions in by_run.values():  # a backfill run of several partitions counts once, with all its records
+        run = read_measured(*merge_run_partitions(partitions))
         if run is not None:
             out.append(run)
     return out

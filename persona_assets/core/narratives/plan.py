@@ -14,7 +14,7 @@ Pure Python (no Dagster); the asset is ``persona_assets/narratives/plan.py``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +72,17 @@ def read_measured(partition: str, metadata: Mapping[str, Any]) -> Measured | Non
         completion_tokens=int(number("completion_tokens")),
         wall_s=number("wall_s"),
     )
+
+
+def merge_run_partitions(partitions: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[str, dict[str, Any]]:
+    """The metadata of one run from its partitions' materialisations (``(partition, values)``): a backfill run of
+    several partitions records the engine's figures (calls, tokens, wall time) once for the run on every partition,
+    and each partition's own ``records``; the run narrated the sum of them. One partition is returned as it is."""
+    if len(partitions) == 1:
+        return partitions[0][0], dict(partitions[0][1])
+    values = dict(partitions[0][1])
+    values["records"] = sum(int(v.get("records", 0) or 0) for _, v in partitions)
+    return f"{len(partitions)} partitions", values
 
 
 @dataclass(frozen=True)
