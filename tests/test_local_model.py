@@ -19,7 +19,11 @@ from persona_assets.core.narratives.local_model import (
     ensure_weights,
     local_model,
 )
-from persona_assets.core.narratives.prompts import EXAMPLE_RECORD, NARRATIVE_SCHEMA, render_messages
+from persona_assets.core.narratives.examples import EXAMPLES
+from persona_assets.core.narratives.prompts import COMPACT, render_messages
+
+EXAMPLE_RECORD = EXAMPLES[0].record
+NARRATIVE_SCHEMA = COMPACT.answer_schema()
 
 
 def fake_model(tmp_path: Path, blobs: list[bytes], sha: str | None = None) -> LocalModel:

@@ -19,12 +19,11 @@ from persona_assets.core.gx_suites import run_suite
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.core.narratives.engine import CallCache
 from persona_assets.core.narratives.partition import narrate_partition, select_records
-from persona_assets.core.narratives.prompts import PROMPT_VERSION
 from persona_assets.core.quality import add_narrative_checks
 from persona_assets.core.schema import LLM_FIELDS
 from persona_assets.gx_checks import build_suite_check_result
 from persona_assets.io_managers import SETTINGS_METADATA
-from persona_assets.narratives.resources import NarrativeLLM, configured_llm_model
+from persona_assets.narratives.resources import NarrativeLLM, configured_llm_model, configured_prompt_version
 from persona_assets.partitions import PLANNING_AREAS, planning_area_partitions
 from persona_assets.settings import DatasetSettings
 
@@ -49,7 +48,7 @@ from persona_assets.settings import DatasetSettings
             "the ok-rate noisy); the same suite blocks publication over all partitions.",
         ),
     ],
-    code_version=code_version(NARRATIVES, llm_model=configured_llm_model()),
+    code_version=code_version(NARRATIVES, llm_model=configured_llm_model(), prompt_profile=configured_prompt_version()),
     metadata={"schema": "narratives"},
     kinds={"python", "duckdb"},
     owners=["team:narratives"],
@@ -86,7 +85,7 @@ def persona_narratives(
             "transport_errors": MetadataValue.json(summary.get("transport_errors", {})),
             "total_tokens": summary.get("prompt_tokens", 0) + summary.get("completion_tokens", 0),
             "llm": MetadataValue.json(llm.describe()),
-            "prompt_version": PROMPT_VERSION,
+            "prompt_version": llm.profile().prompt_version,
             "preview": MetadataValue.md(frame_to_markdown(ok[preview_cols].head(3), 3) if len(ok) else "no ok rows"),
         },
     )

@@ -11,10 +11,11 @@ from dagster import ConfigurableResource, EnvVar
 from persona_assets.core.narratives.client import LiteLLMClient
 from persona_assets.core.narratives.engine import EngineSettings
 from persona_assets.core.narratives.local_model import DEFAULT_LOCAL_MODEL, PROVIDER, local_model
-from persona_assets.core.narratives.prompts import NARRATIVE_SCHEMA
+from persona_assets.core.narratives.prompts import PromptProfile, select_profile
 
 DEFAULT_MODEL = f"{PROVIDER}/{DEFAULT_LOCAL_MODEL}"
 ENV_MODEL, ENV_API_BASE, ENV_API_KEY = "SG_PERSONAS_LLM_MODEL", "SG_PERSONAS_LLM_API_BASE", "SG_PERSONAS_LLM_API_KEY"
+ENV_PROFILE = "SG_PERSONAS_LLM_PROMPT_PROFILE"
 
 
 class NarrativeLLM(ConfigurableResource):
@@ -38,10 +39,15 @@ class NarrativeLLM(ConfigurableResource):
     timeout_s: float = 300.0
     max_attempts: int = 4  # generations per record (first answer + repairs or resamples), then failed
     cache_path: str = ""  # default <dataset root>/cache/llm_calls.sqlite
+    prompt_profile: str = ""  # compact | full; default: chosen by model (compact for small models, else full)
 
     @property
     def is_local(self) -> bool:
         return self.model.startswith(f"{PROVIDER}/")
+
+    def profile(self) -> PromptProfile:
+        """The prompt profile: ``prompt_profile`` if set, else the one ``select_profile`` picks for ``model``."""
+        return select_profile(self.model, self.prompt_profile)
 
     def cache_file(self, data_root: Path) -> Path:
         """The call cache: ``cache_path``, else ``<data_root>/cache/llm_calls.sqlite``."""
@@ -62,10 +68,11 @@ class NarrativeLLM(ConfigurableResource):
 
     def engine_settings(self, areas: tuple[str, ...]) -> EngineSettings:
         params: dict[str, Any] = {"temperature": self.temperature, "top_p": self.top_p, "max_tokens": self.max_tokens}
+        profile = self.profile()
         if self.structured_output:
             params["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": "persona_narratives", "schema": NARRATIVE_SCHEMA},
+                "json_schema": {"name": "persona_narratives", "schema": profile.answer_schema()},
             }
         return EngineSettings(
             model=self.model,
@@ -76,6 +83,7 @@ class NarrativeLLM(ConfigurableResource):
             timeout_s=self.timeout_s,
             max_attempts=self.max_attempts,
             areas=areas,
+            profile=profile.name,
         )
 
     def describe(self) -> dict[str, Any]:
@@ -89,6 +97,8 @@ class NarrativeLLM(ConfigurableResource):
             "max_tokens": self.max_tokens,
             "max_in_flight": self.in_flight(),
             "max_attempts": self.max_attempts,
+            "prompt_profile": self.profile().name,
+            "prompt_version": self.profile().prompt_version,
         }
         if self.is_local:
             spec = local_model(self.model)
@@ -102,11 +112,24 @@ def configured_llm_model() -> str:
     return os.environ.get(ENV_MODEL) or DEFAULT_MODEL
 
 
+def configured_prompt_version() -> str:
+    """The prompt version (shared + profile) the environment configures: the profile
+    ``SG_PERSONAS_LLM_PROMPT_PROFILE`` names, else the one chosen for ``configured_llm_model()``; what the
+    narratives' code version digests."""
+    return select_profile(configured_llm_model(), os.environ.get(ENV_PROFILE, "")).prompt_version
+
+
 def llm_from_env() -> NarrativeLLM:
-    """The resource as the environment configures it: ``SG_PERSONAS_LLM_MODEL``, ``SG_PERSONAS_LLM_API_BASE`` and
-    ``SG_PERSONAS_LLM_API_KEY`` (each optional; without them, the embedded local model)."""
+    """The resource as the environment configures it: ``SG_PERSONAS_LLM_MODEL``, ``SG_PERSONAS_LLM_API_BASE``,
+    ``SG_PERSONAS_LLM_API_KEY`` and ``SG_PERSONAS_LLM_PROMPT_PROFILE`` (each optional; without them, the embedded
+    local model with the profile chosen for it)."""
     kwargs: dict[str, Any] = {}
-    for field, var in (("model", ENV_MODEL), ("api_base", ENV_API_BASE), ("api_key", ENV_API_KEY)):
+    for field, var in (
+        ("model", ENV_MODEL),
+        ("api_base", ENV_API_BASE),
+        ("api_key", ENV_API_KEY),
+        ("prompt_profile", ENV_PROFILE),
+    ):
         if os.environ.get(var):
             kwargs[field] = EnvVar(var)
     return NarrativeLLM(**kwargs)

@@ -185,7 +185,6 @@ def personas_dataset(
     fit: pd.DataFrame,
 ) -> MaterializeResult:
     from persona_assets.core.names import register_matches
-    from persona_assets.core.narratives.prompts import PROMPT_VERSION
     from persona_assets.core.publish.card import CardInputs, collect_assumptions, render_dataset_card
     from persona_assets.core.publish.join import select_release_residents
     from persona_assets.core.publish.release import write_release
@@ -202,7 +201,7 @@ def personas_dataset(
             assumptions=collect_assumptions(),
             narrative_model=model,
             narrative_model_licence=licence,
-            prompt_version=PROMPT_VERSION,
+            prompt_version=", ".join(sorted(set(narratives["prompt_version"].dropna()))) or "none",
             narrative_ok_rate=counts["ok_rate"],
             join_counts=counts,
             register_full_name_matches=int(exact.sum()),

@@ -26,12 +26,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from persona_assets.core.narratives.prompts import read_facts
-from persona_assets.core.schema import LIST_FIELDS, LLM_FIELDS
+from persona_assets.core.schema import LIST_FIELDS, LLM_FIELDS, PERSONA_FIELDS
 
 FAULTS = ("429", "500", "503", "timeout", "truncated", "non_json", "bad_narrative", "empty")
 
 
 def narrative_for(facts: dict[str, Any]) -> dict[str, Any]:
+    """A canned answer in character that passes validation under every prompt profile (attribute texts have a
+    second sentence, for the ``full`` profile's paragraph-length bounds)."""
     name = facts.get("full_name", "The resident")
     area = facts.get("planning_area", "Singapore")
     pron = "he" if facts.get("sex") == "Male" else "she"
@@ -45,6 +47,8 @@ def narrative_for(facts: dict[str, Any]) -> dict[str, Any]:
                 f"{name} lives in {area}, where {pron} spends {poss} weekends at the hawker centre "
                 f"and the park connector ({f.replace('_', ' ')})."
             )
+            if f not in PERSONA_FIELDS:
+                out[f] += f" On weekday evenings {pron} keeps a notebook of the stalls and routes {pron} likes best."
     return out
 
 
