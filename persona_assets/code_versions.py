@@ -27,8 +27,8 @@ from pathlib import Path
 from census_sources import TABLES
 from persona_assets.core.fingerprint import digest_sources
 from persona_assets.core.names import ENGLISH_LABELS
-from persona_assets.core.narratives.prompts import PROMPT_VERSION, select_profile
 from persona_assets.core.narratives.places import LANDMARKS
+from persona_assets.core.narratives.prompts import PROMPT_VERSION, select_profile
 from persona_assets.core.paths import REPO_ROOT
 
 NARRATIVES = "persona_narratives"

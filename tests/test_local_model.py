@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from persona_assets.core.narratives.examples import EXAMPLES
 from persona_assets.core.narratives.local_model import (
     LOCAL_MODELS,
     LocalModel,
@@ -19,7 +20,6 @@ from persona_assets.core.narratives.local_model import (
     ensure_weights,
     local_model,
 )
-from persona_assets.core.narratives.examples import EXAMPLES
 from persona_assets.core.narratives.prompts import COMPACT, render_messages
 
 EXAMPLE_RECORD = EXAMPLES[0].record
