@@ -100,6 +100,25 @@ AMBIGUOUS_SUBZONES = frozenset(
 INSTITUTION_WORDS = ("University", "Polytechnic", "Institute of Technology")
 
 
+#: Planning areas with a real beach (a hand-made list): "<area> Beach" elsewhere (``Bishan Beach``) is invented.
+COASTAL_AREAS = frozenset(
+    {
+        "Bedok",
+        "Changi",
+        "Changi Bay",
+        "Lim Chu Kang",
+        "Marine Parade",
+        "North-Eastern Islands",
+        "Pasir Ris",
+        "Punggol",
+        "Sembawang",
+        "Southern Islands",
+        "Tuas",
+        "Western Islands",
+    }
+)
+
+
 def read_landmarks() -> pd.DataFrame:
     """The landmark gazetteer (name, kind, planning_area), strictly: every planning area must exist."""
     df = pd.read_csv(LANDMARKS, dtype=str)
@@ -224,10 +243,12 @@ def _sentence_initial(text: str, start: int) -> bool:
 def _institution_pattern() -> re.Pattern[str]:
     areas = sorted(PLANNING_AREAS, key=len, reverse=True)
     alt = "|".join(re.escape(a) for a in areas)
+    inland = "|".join(re.escape(a) for a in areas if a not in COASTAL_AREAS)
     words = "|".join(re.escape(w) for w in INSTITUTION_WORDS)
-    return re.compile(rf"\b(({alt})\s+({words})|University\s+of\s+({alt}))\b")
+    return re.compile(rf"\b(({alt})\s+({words})|University\s+of\s+({alt})|({inland})\s+Beach)\b")
 
 
 def find_invented_institutions(text: str) -> list[str]:
-    """Tertiary institutions named after a planning area (``Ang Mo Kio University``), which do not exist."""
+    """Institutions and places named after a planning area that do not exist: a university or polytechnic
+    (``Ang Mo Kio University``), a beach in an inland area (``Bishan Beach``)."""
     return [m.group(0) for m in _institution_pattern().finditer(text)]

@@ -94,7 +94,7 @@ RELIGION_WORDS = {
     "Christian": r"\b(christians?|christianity|catholics?|protestants?|methodists?|anglicans?)\b",
 }
 OWN_RELIGION = {
-    "Buddhism": {"Buddhism"},
+    "Buddhism": {"Buddhism", "Taoism"},
     "Taoism": {"Taoism", "Buddhism"},
     "Islam": {"Islam"},
     "Hinduism": {"Hinduism"},
@@ -105,8 +105,18 @@ OWN_RELIGION = {
     "No Religion": set(),
 }
 NOT_WORKING = set(STATUSES)
-JOB = r"\b(works as|working as|employed as|job as|career as a|his job|her job|at (his|her) (office|workplace))\b"
-SPOUSE = r"\b(?<!late )(wife|husband|spouse)\b|\bmarried to\b"
+JOB = (
+    r"\b(works as|working as|employed as|job as|career as a|his job|her job|at (his|her) (office|workplace)|"
+    r"(sole|main|family's) breadwinner)\b(?!\s+(?:an?\s+)?(?:full-time\s+)?(?:national serv\w+|nsf|student|homemaker|"
+    r"housewife|volunteer)\b)"
+)
+SPOUSE = re.compile(r"\b(?<!late )(wife|husband|spouse)\b|\bmarried to\b")
+#: A spouse denied (``has no wife``, ``without a husband or spouse``): no claim of one.
+NO_SPOUSE = re.compile(r"\b(no|without(?:\s+a|\s+any)?|not\s+have\s+a|never\s+had\s+a|nor\s+a|or)\s*$")
+RELATIVES = re.compile(
+    r"\b(mother|father|parents?|grand(?:mother|father|parents?)|wife|husband|spouse|son|daughter|brother|sister|"
+    r"friends?|neighbours?|colleagues?|in-laws?|relatives?|family|uncle|aunt|cousins?)\b"
+)
 RACE = (
     r"\b(chinese|malay|indian|eurasian)\s+(man|woman|person|people|community|heritage|descent|background|"
     r"ethnicity|origin|roots)\b|\b(race|racial|ethnic|ethnicity)\b"
@@ -170,6 +180,10 @@ ARTS_SPORTS_JOB = re.compile(
     r"(dancer|musician|singer|athlete|footballer|photographer|artist|painter|golfer|swimmer|cyclist|actor|actress|"
     r"pianist|violinist|guitarist|boxer|runner)\b"
 )
+TEACHING_JOB = re.compile(
+    r"\b(?:is|as|became|works as|working as)\s+(?:a|an)\s+(?:[\w-]+\s+){0,2}?"
+    r"(teacher|instructor|coach|tutor|lecturer)\b"
+)
 PAST_OR_DREAM = re.compile(
     r"\b(former|formerly|retired|used to|once|years ago|hopes?|hoping|dreams?|dreaming|wants?|wish(?:es)?|plans?|"
     r"planning|would like|someday|one day|aspires?|aspiring|goal|ambition|was|were)\b"
@@ -181,6 +195,11 @@ PROFESSION_INDUSTRIES = {
         "Arts, Entertainment & Recreation",
         "Public Administration & Education",
         "Information & Communications",
+    },
+    "teaching": {
+        "Public Administration & Education",
+        "Arts, Entertainment & Recreation",
+        "Other Community, Social & Personal Services",
     },
 }
 SIBLINGS = r"(?!\s+(?:brothers?|sisters?|siblings?|cousins?|nephews?|nieces?)\b)"
@@ -217,6 +236,13 @@ WORK_YEARS = re.compile(
     + _NUM
     + r"\s+(years|decades)\b"
     r"|\b(decades)\s+of\s+experience\b"
+    r"|\bspent\s+(?:the\s+(?:last|past)\s+|over\s+|nearly\s+|almost\s+|more than\s+)?" + _NUM + r"\s+(years|decades)\s+"
+    r"(?:working|in\s+(?:a|an|the)\s+(?:kitchen|factory|office|company|firm|industry|shop|workshop)|at\s+(?:the|a|an|his|her)\s+"
+    r"(?:company|firm|factory|office|shop|workshop))"
+)
+RETIRED_YEARS = re.compile(
+    r"\b(?:retired|in retirement)\b[^.;]{0,30}?\bfor\s+"
+    r"(?:over\s+|nearly\s+|almost\s+|more than\s+|the\s+(?:last|past)\s+)?" + _NUM + r"\s+(years|decades)\b"
 )
 MARRIED_YEARS = re.compile(
     r"\bmarried\s+for\s+(?:over\s+|nearly\s+|almost\s+|more than\s+)?" + _NUM + r"\s+(years|decades)\b"
@@ -226,7 +252,7 @@ _SINGAPORE = r"\bSingapore\b(?!['’]s)(?!\s+[A-Z])"
 TO_SINGAPORE = re.compile(
     r"(?i:\b(travel(?:s|led|ling|ed|ing)?|trips?|holidays?|vacations?|fl(?:y|ies|ew|ying)|tour(?:s|ed|ing)?|"
     r"journey(?:s|ed)?|go(?:es)?|went|going|takes?|took|taking|brings?|brought|bringing)\b([^.;!?]{0,50}?)"
-    r"\bto\s+)" + _SINGAPORE
+    r"\bto\s+)(?:[A-Z][\w' -]{1,30}?\s+and\s+)?" + _SINGAPORE
 )
 VISIT_SINGAPORE = re.compile(
     r"(?i:\b(visit(?:s|ed|ing)?|(?:a\s+|the\s+)?(?:trip|holiday|vacation)s?\s+(?:to|in))\s+)" + _SINGAPORE
@@ -274,6 +300,18 @@ ROOMS = re.compile(
     rf"\b{HOME}\b[^.;]{{0,40}}?\b(one|two|three|four|five|[1-5])-room\s+(?:hdb\s+)?flat\b"
     r"|\b(?:his|her|their|a|an)\s+(one|two|three|four|five|[1-5])-room\s+(?:hdb\s+)?flat\b"
 )
+BEDROOMS = re.compile(
+    rf"\b{HOME}\b[^.;]{{0,40}}?\b(one|two|three|four|five|[1-5])-bedroom\s+(?:hdb\s+)?(?:flat|apartment|home|unit)\b"
+    r"|\b(?:his|her|their|a|an)\s+(one|two|three|four|five|[1-5])-bedroom\s+(?:hdb\s+)?(?:flat|apartment|home|unit)\b"
+)
+#: Bedrooms of each HDB flat type (2-room: 1; 3-room: 2; 4-room: 3; 5-room: 3; executive: 3-4).
+DWELLING_BEDROOMS = {
+    "HDB 1- and 2-Room Flats": {1},
+    "HDB 3-Room Flats": {2},
+    "HDB 4-Room Flats": {3},
+    "HDB 5-Room and Executive Flats": {3, 4},
+}
+FLAT_HOME = re.compile(rf"\b{HOME}\b[^.;]{{0,40}}?\b(?:flat|hdb)\b|\b(?:his|her|their)\s+(?:[\w-]+\s+)?(flat|hdb)\b")
 DWELLING_ROOMS = {
     "HDB 1- and 2-Room Flats": {1, 2},
     "HDB 3-Room Flats": {3},
@@ -350,6 +388,28 @@ def _age_reasons(text: str, age: int, field: str) -> list[str]:
     return reasons
 
 
+def check_spouse(low: str) -> bool:
+    """A current spouse claimed (not a late one, and not one denied: ``has no wife``)."""
+    for m in SPOUSE.finditer(low):
+        before = re.sub(r"((wife|husband|spouse)\s*,?\s*(or|nor|and)?\s*)+$", "", low[: m.start()])
+        if not NO_SPOUSE.search(before):
+            return True
+    return False
+
+
+def check_other_religion(low: str, allowed: set[str]) -> bool:
+    """An adherent word of another religion that describes the person, not a relative or friend (``her
+    grandmother, who was a Taoist``)."""
+    for rel, pattern in RELIGION_WORDS.items():
+        if rel in allowed:
+            continue
+        for m in re.finditer(pattern, low):
+            clause = re.split(r"[.;!?]|\band\b", low[: m.start()])[-1]
+            if not RELATIVES.search(" ".join(clause.split()[-6:])):
+                return True
+    return False
+
+
 def _is_past_or_dream(text: str, start: int) -> bool:
     """Whether the clause before ``start`` (up to 6 words) makes a claim past or hoped-for, not present."""
     before = re.split(r"[.;!?]", text[:start])[-1]
@@ -373,11 +433,12 @@ def check_profession(low: str, record: dict[str, Any]) -> bool:
             continue
         if not_working or industry not in PROFESSION_INDUSTRIES["food"]:
             return True
-    for m in ARTS_SPORTS_JOB.finditer(low):
-        if _is_past_or_dream(low, m.start()):
-            continue
-        if not_working or industry not in PROFESSION_INDUSTRIES["arts_sports"]:
-            return True
+    for pattern, kind in ((ARTS_SPORTS_JOB, "arts_sports"), (TEACHING_JOB, "teaching")):
+        for m in pattern.finditer(low):
+            if _is_past_or_dream(low, m.start()) or "volunteer" in m.group(0):
+                continue
+            if not_working or industry not in PROFESSION_INDUSTRIES[kind]:
+                return True
     return False
 
 
@@ -385,7 +446,7 @@ def check_life_event(low: str, age: int, names: list[str] | tuple[str, ...] = ()
     """An event the person's age rules out (``names``: the person's names, lower case)."""
     if age < 18 and (OWN_CHILD.search(low) or SINGLE_PARENT.search(low)):
         return True
-    if age < 28 and TEEN_CHILD.search(low):
+    if (age < 28 or age >= 70) and TEEN_CHILD.search(low):
         return True
     if age < 34 and ADULT_CHILD.search(low):
         return True
@@ -401,6 +462,9 @@ def check_life_event(low: str, age: int, names: list[str] | tuple[str, ...] = ()
         number = next((g for g in groups if g not in ("years", "decades")), "")
         years = 20 if number == "" and unit == "decades" else _number(number) * (10 if unit == "decades" else 1)
         if years > age - 14:
+            return True
+    for m in RETIRED_YEARS.finditer(low):
+        if age - _number(m.group(1)) * (10 if m.group(2) == "decades" else 1) < 45:
             return True
     for m in MARRIED_YEARS.finditer(low):
         years = _number(m.group(1)) * (10 if m.group(2) == "decades" else 1)
@@ -441,10 +505,28 @@ def check_travel(text: str, low: str) -> bool:
     return bool(re.search(SMALL, low)) and any(p.search(low) for p in _small_town_patterns())
 
 
-def check_education(text: str, low: str, education: str | None) -> bool:
-    """A degree claimed below a degree, or university study below post-secondary."""
+NO_SCHOOLING = re.compile(r"\b(no formal (?:education|schooling)|never (?:went to|attended|finished) school)\b")
+DEGREE_PROFESSION = (
+    r"\b(?:he|she|{names})\s+(?:is|was)\s+(?:a|an)\s+(?:[\w-]+\s+){0,2}?"
+    r"(lawyer|doctor|dentist|pharmacist|architect|professor|lecturer|surgeon|physician)\b"
+)
+
+
+@cache
+def _degree_profession_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    alt = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) or "(?!)"
+    return re.compile(DEGREE_PROFESSION.replace("{names}", alt))
+
+
+def check_education(text: str, low: str, education: str | None, names: tuple[str, ...] = ()) -> bool:
+    """A degree claimed below a degree, university study or a graduate profession (lawyer, doctor …) below
+    post-secondary, or no schooling at all for someone with secondary education or more."""
     if not education:
         return False
+    if education != "Below Secondary" and NO_SCHOOLING.search(low):
+        return True
+    if education in ("Below Secondary", "Secondary") and _degree_profession_pattern(names).search(low):
+        return True
     if education != "Degree":
         for m in DEGREE_HELD.finditer(low):
             if not _future_before(low, m.start()):
@@ -468,16 +550,16 @@ def check_dwelling(low: str, dwelling: str | None) -> bool:
     if dwelling.startswith("HDB"):
         if CONDO_HOME.search(low):
             return True
-        rooms = DWELLING_ROOMS.get(dwelling, set())
-        for m in ROOMS.finditer(low):
-            word = next(g for g in m.groups() if g)
-            if _number(word) not in rooms:
-                return True
+        for pattern, sizes in ((ROOMS, DWELLING_ROOMS), (BEDROOMS, DWELLING_BEDROOMS)):
+            for m in pattern.finditer(low):
+                word = next(g for g in m.groups() if g)
+                if _number(word) not in sizes.get(dwelling, set()):
+                    return True
         return False
     if dwelling == "Condominiums and Other Apartments":
         return bool(HDB_HOME.search(low) or LANDED_HOME.search(low))
     if dwelling == "Landed Properties":
-        return bool(HDB_HOME.search(low) or CONDO_ONLY.search(low))
+        return bool(HDB_HOME.search(low) or CONDO_ONLY.search(low) or FLAT_HOME.search(low))
     return False
 
 
@@ -525,16 +607,14 @@ def check_text(
             reasons.append(f"sex: {field}")
     if age:
         reasons += _age_reasons(low, age, field)
-    if marital in ("Single", "Widowed", "Divorced/Separated") and re.search(SPOUSE, low):
+    if marital in ("Single", "Widowed", "Divorced/Separated") and check_spouse(low):
         reasons.append(f"marital: {field}")
-    if marital == "Married" and re.search(r"\b(is single|unmarried|never married|a bachelor)\b", low):
+    if marital == "Married" and re.search(
+        r"\b(is single|unmarried|never married|a bachelor|single (mother|father|parent|mum|mom|dad))\b", low
+    ):
         reasons.append(f"marital: {field}")
-    if religion in OWN_RELIGION:
-        allowed = OWN_RELIGION[religion]
-        for rel, pattern in RELIGION_WORDS.items():
-            if rel not in allowed and re.search(pattern, low):
-                reasons.append(f"religion: {field}")
-                break
+    if religion in OWN_RELIGION and check_other_religion(low, OWN_RELIGION[religion]):
+        reasons.append(f"religion: {field}")
     if occupation in NOT_WORKING and re.search(JOB, low):
         reasons.append(f"occupation: {field}")
     if occupation not in NOT_WORKING and occupation and _retired_pattern(tuple(names)).search(low):
@@ -548,7 +628,7 @@ def check_text(
     person = [record.get(k) for k in ("full_name", "preferred_english_name")]
     if find_invented_institutions(text) or find_misspelt_areas(text, [n for n in person if isinstance(n, str)]):
         reasons.append(f"place: {field}")
-    if check_education(text, low, record.get("education_level")):
+    if check_education(text, low, record.get("education_level"), tuple(names)):
         reasons.append(f"education: {field}")
     if check_dwelling(low, record.get("dwelling_type")):
         reasons.append(f"dwelling: {field}")
