@@ -88,6 +88,7 @@ def asset_sources(root: Path = REPO_ROOT) -> dict[str, AssetSources]:
             values={"prompt_version": PROMPT_VERSION},
             needs=("llm_model", "prompt_profile"),
         ),
+        "narrative_report": AssetSources(modules=("persona_assets.core.narratives.report",), files=(LANDMARKS_FILE,)),
         "personas_candidate": AssetSources(
             modules=(
                 "persona_assets.core.publish.join",

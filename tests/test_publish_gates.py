@@ -175,12 +175,17 @@ def test_a_corrupted_partition_blocks_publication_and_the_live_release_stays(dat
         }
     )
     store_table(fit, data, db, "model", "fit_report")
+    from persona_assets.core.narratives.report import build_narrative_report
+
+    report = build_narrative_report(pd.concat(narratives.values()), pd.concat(residents.values()))
+    store_table(report.figures(), data, db, "narratives", "narrative_report")
     upstream = [
         AssetSpec("residents", partitions_def=planning_area_partitions, metadata={"schema": "sample"}),
         AssetSpec("persona_narratives", partitions_def=planning_area_partitions, metadata={"schema": "narratives"}),
         AssetSpec(["census", "planning_areas"]),
         AssetSpec(["census", "cea_name_hashes"]),
         AssetSpec("fit_report", metadata={"schema": "model"}),
+        AssetSpec("narrative_report", metadata={"schema": "narratives"}),
     ]
     instance = DagsterInstance.ephemeral()
 
@@ -199,6 +204,7 @@ def test_a_corrupted_partition_blocks_publication_and_the_live_release_stays(dat
     assert live.is_symlink() and (live / "README.md").exists()
     card = (live / "README.md").read_text(encoding="utf-8")
     assert f"`base_seed` = {SEED}" in card and f"--total-records {TOTAL} --seed {SEED} --narratives 2" in card
+    assert "Narrative quality (`narrative_report`" in card and "reports/narrative_report/index.html" in card
     personas = pd.read_parquet(live / "personas")
     assert len(personas) == sum(len(n) for n in narratives.values()) and personas.shape[1] == 38
     assert isinstance(personas["hobbies_and_interests_list"].iloc[0], np.ndarray | list)

@@ -1,6 +1,8 @@
 """``persona_narratives``: the 7 persona texts and 6 attribute texts of every chosen resident of one planning
 area, written through litellm (the embedded local model by default), validated against the record and resampled;
-each record ends ``ok`` or ``failed`` with its reasons."""
+each record ends ``ok`` or ``failed`` with its reasons. ``narrative_report``: their quality over all partitions."""
+
+from pathlib import Path
 
 import pandas as pd
 from dagster import (
@@ -9,6 +11,7 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
+    Config,
     MetadataValue,
     Output,
     asset,
@@ -19,6 +22,7 @@ from persona_assets.core.gx_suites import run_suite
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.core.narratives.engine import CallCache
 from persona_assets.core.narratives.partition import narrate_partition, select_records
+from persona_assets.core.narratives.report import build_narrative_report, render_markdown, write_narrative_report
 from persona_assets.core.quality import add_narrative_checks
 from persona_assets.core.schema import LLM_FIELDS
 from persona_assets.gx_checks import build_suite_check_result
@@ -108,4 +112,55 @@ def persona_narratives(
     )
     yield build_suite_check_result(
         "narratives_gx_suite", [run_suite(add_narrative_checks(frame), "narratives")], AssetCheckSeverity.WARN
+    )
+
+
+class NarrativeReportConfig(Config):
+    """Where the report's HTML page and charts go."""
+
+    report_dir: str = ""  # default: <dataset root>/reports/narrative_report
+
+
+@asset(
+    group_name="narratives",
+    ins={"narratives": AssetIn(key="persona_narratives"), "residents": AssetIn(key="residents")},
+    metadata={"schema": "narratives"},
+    code_version=code_version("narrative_report"),
+    kinds={"pandas"},
+    owners=["team:narratives"],
+    description="Narrative quality over every narrated record: lengths in tokens and characters per field (vs "
+    "NVIDIA's release), distinct-2/3, near-duplicate share, the most common 3-grams and nouns, example anchoring, "
+    "the validator's reasons per rule, first-try ok-rate and repairs, real Singapore places named; PNG charts and "
+    "an offline HTML page under data/reports/narrative_report/. Stores every figure in long form (scope, metric, "
+    "value).",
+)
+def narrative_report(
+    context: AssetExecutionContext,
+    config: NarrativeReportConfig,
+    dataset: DatasetSettings,
+    narratives: pd.DataFrame,
+    residents: pd.DataFrame,
+) -> Output[pd.DataFrame]:
+    report = build_narrative_report(narratives, residents)
+    default = dataset.root / "reports" / "narrative_report"
+    out_dir = Path(config.report_dir).resolve() if config.report_dir else default
+    paths = write_narrative_report(report, out_dir)
+    s = report.summary
+    context.log.info(f"narrative report over {s['records']} records: {paths['index']}")
+    return Output(
+        report.figures(),
+        metadata={
+            "records": s["records"],
+            "key_figures": MetadataValue.md(render_markdown(report)),
+            "per_field": MetadataValue.md(frame_to_markdown(report.fields, len(report.fields))),
+            "rules": MetadataValue.md(
+                frame_to_markdown(report.rules[report.rules.drop(columns="rule").sum(axis=1) > 0], 30)
+            ),
+            "ok_rate": s["ok_rate"],
+            "first_try_ok_rate": s["first_try_ok_rate"],
+            "near_duplicate_record_share": s["near_duplicate_record_share"],
+            "example_anchoring_share": s["example_anchoring_share"],
+            "report": MetadataValue.path(str(paths["index"])),
+            "charts": MetadataValue.json({k: str(v) for k, v in paths.items() if k != "index"}),
+        },
     )
