@@ -113,8 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     if set(areas) == set(PLANNING_AREAS):
         if not run("report_job"):
             return 1
+        reports = root / "reports"
         print(
-            f"report_job: ok ({root / 'reports' / 'fit_report' / 'index.html'}, {root / 'reports' / 'narrative_report' / 'index.html'})"
+            f"report_job: ok ({reports / 'fit_report' / 'index.html'}, {reports / 'narrative_report' / 'index.html'})"
         )
         if not run("publish_job"):
             print("publication blocked or failed: the previous release (if any) is unchanged", file=sys.stderr)
