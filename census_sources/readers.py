@@ -4,7 +4,9 @@ Publisher quirks handled here, explicitly:
 - UTF-8 byte-order marks (data.gov.sg and SingStat CSVs start with one): stripped;
 - UTF-16/UTF-32 files and bytes that are not UTF-8: refused, naming the row and column where decoding failed;
 - ``-`` (nil or negligible) reads as 0; ``na`` (not available) and ``s`` (suppressed, MOM) read as missing with a flag;
-- thousands separators inside quoted numbers (``"505,000"``);
+- thousands separators inside quoted numbers (``"505,000"``), in groups of three;
+- nothing else is a figure: exponents (``5e2``), underscores (``5_00``), signs (``+500``), misplaced separators
+  (``1,00``) and bare decimal points (``.5``) are refused, so a typo cannot pass as a number;
 - values published in thousands are scaled to persons by the caller (``scale=1000``) and rounded to an integer.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from pathlib import Path
 
 from census_sources.errors import SourceTableError
@@ -24,6 +27,9 @@ _FOREIGN_BOMS = {
     b"\xff\xfe": "UTF-16 (little-endian)",
     b"\xfe\xff": "UTF-16 (big-endian)",
 }
+
+#: A published figure: digits, optionally grouped by thousands with commas, optionally with a decimal part.
+NUMERAL = re.compile(r"(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]+)?")
 
 #: Flags a cell may carry instead of a number.
 FLAG_NOT_AVAILABLE = "na"
@@ -114,10 +120,13 @@ def parse_number(
             return None, text.lower()
         if text == "":
             raise SourceTableError(file, "empty cell where a figure was expected", row=row, column=column, sheet=sheet)
-        try:
-            number = float(text.replace(",", ""))
-        except ValueError:
-            raise SourceTableError(file, f"not a number: {text!r}", row=row, column=column, sheet=sheet) from None
+        if text.startswith("-") and NUMERAL.fullmatch(text[1:]):
+            raise SourceTableError(file, f"negative figure {cell!r}", row=row, column=column, sheet=sheet)
+        if text.lower().lstrip("+-") in {"inf", "infinity", "nan"}:
+            raise SourceTableError(file, f"not a finite number: {cell!r}", row=row, column=column, sheet=sheet)
+        if not NUMERAL.fullmatch(text):
+            raise SourceTableError(file, f"not a number: {text!r}", row=row, column=column, sheet=sheet)
+        number = float(text.replace(",", ""))
     if math.isnan(number) or math.isinf(number):
         raise SourceTableError(file, f"not a finite number: {cell!r}", row=row, column=column, sheet=sheet)
     if number < 0:

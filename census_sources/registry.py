@@ -15,7 +15,7 @@ from census_sources.errors import SourceTableError
 from census_sources.names import POSITIONS
 from census_sources.parsers import datagovsg as dg
 from census_sources.parsers import mom, other
-from census_sources.parsers.common import ETHNICITY, OCCUPATION, SEX, TOTAL
+from census_sources.parsers.common import ETHNICITY, INDUSTRY, OCCUPATION, SEX, TOTAL
 from census_sources.parsers.spreadsheets import (
     HDB_OTHER,
     NOT_SHOWN,
@@ -23,7 +23,7 @@ from census_sources.parsers.spreadsheets import (
     parse_ghs_t9,
     parse_mom_block_sheet,
 )
-from census_sources.spec import TableSpec
+from census_sources.spec import PLANNING_AREAS, SUBZONES, TableSpec
 
 SINGSTAT = "Department of Statistics Singapore (SingStat)"
 MOM = "Ministry of Manpower (MOM), Manpower Research & Statistics Department"
@@ -42,6 +42,22 @@ MOM_YEAR = "2024"
 #: Key values of the source tables' sex and ethnicity columns: the record's categories and the publishers' total.
 SEX_KEYS = ("Male", "Female", TOTAL)
 ETHNICITY_KEYS = ("Chinese", "Malay", "Indian", "Others", TOTAL)
+
+# Closed value sets of the keys (TableSpec.key_values): a label outside its set is an error at build and at load.
+BOTH_SEXES = ("Male", "Female")
+ETHNIC_GROUPS = ("Chinese", "Malay", "Indian", "Others")
+SINGLE_AGES = tuple(str(age) for age in range(91))  # 90 = 90 and over
+GHS_AGE_GROUPS = (TOTAL, *(f"{a}-{a + 4}" for a in range(0, 85, 5)), "85+")
+_WORKING_AGES = tuple(f"{a}-{a + 4}" for a in range(15, 65, 5))
+MOM_AGE_GROUPS_65 = (TOTAL, *_WORKING_AGES, "65+")
+MOM_AGE_GROUPS_70 = (TOTAL, *_WORKING_AGES, "65-69", "70+")
+LF_AGE_GROUPS = (*_WORKING_AGES, "65-69", "70+")
+OCCUPATIONS = tuple(dict.fromkeys(OCCUPATION.values()))  # the SSOC major groups, "Others" and Total
+OCCUPATIONS_SSOC = tuple(o for o in OCCUPATIONS if o not in (TOTAL, "Others"))
+INDUSTRIES = tuple(dict.fromkeys(INDUSTRY.values()))
+REGIONS = ("Central", "East", "North", "North-East", "West")
+REGION_CODES = ("CR", "ER", "NR", "NER", "WR")
+LF_STATUSES = ("employed", "unemployed", "outside_labour_force")
 
 
 def _raw(raw: Path, rel: str) -> Path:
@@ -140,6 +156,16 @@ DWELLING_COLS = {
     "Others": "Others",
 }
 DWELLING_TYPES = tuple(DWELLING_COLS.values())
+GHS_RELIGIONS = (
+    "Buddhism",
+    "Taoism",
+    "Islam",
+    "Hinduism",
+    "Sikhism",
+    "Christianity",
+    "Other Religions",
+    "No Religion",
+)
 
 
 def _census_dwelling(raw: Path) -> pd.DataFrame:
@@ -167,22 +193,38 @@ def _income_label(col: str) -> str:
     return f"{','.join(parts[:half])}-{','.join(parts[half:])}"
 
 
-def _census_income(raw: Path) -> pd.DataFrame:
-    path = _raw(raw, SPEC_FILES["census2020_income_households_pa"])
-    from census_sources.readers import read_csv_rows
+#: The income columns of the two data.gov.sg income tables, exactly (a recased or new column is an error).
+CENSUS_INCOME_COLUMNS = (
+    "Total",
+    "NoEmployedPerson",
+    "Below_1_000",
+    *(f"{a}_000_{a}_999" for a in range(1, 15)),
+    "15_000_17_499",
+    "17_500_19_999",
+    "20_000andOver",
+)
+GHS_INCOME_COLUMNS = (
+    "Total",
+    "Below_1_000",
+    "1_000_1_499",
+    "1_500_1_999",
+    "2_000_2_499",
+    "2_500_2_999",
+    *(f"{a}_000_{a}_999" for a in range(3, 12)),
+    "12_000andOver",
+)
+CENSUS_INCOME_BANDS = tuple(_income_label(c) for c in CENSUS_INCOME_COLUMNS)
+GHS_INCOME_BANDS = tuple(_income_label(c) for c in GHS_INCOME_COLUMNS)
 
-    header = [c.strip() for c in read_csv_rows(path)[0]]
-    cols = {c: {"income_band": _income_label(c)} for c in header[1:]}
-    return dg.parse_wide(path, cols)
+
+def _census_income(raw: Path) -> pd.DataFrame:
+    cols = {c: {"income_band": _income_label(c)} for c in CENSUS_INCOME_COLUMNS}
+    return dg.parse_wide(_raw(raw, SPEC_FILES["census2020_income_households_pa"]), cols)
 
 
 def _ghs_income(raw: Path) -> pd.DataFrame:
-    path = _raw(raw, SPEC_FILES["ghs2015_income_employed_pa"])
-    from census_sources.readers import read_csv_rows
-
-    header = [c.strip() for c in read_csv_rows(path)[0]]
-    cols = {c: {"income_band": _income_label(c)} for c in header[1:]}
-    return dg.parse_wide(path, cols, label_col="Thousands", scale=1000)
+    cols = {c: {"income_band": _income_label(c)} for c in GHS_INCOME_COLUMNS}
+    return dg.parse_wide(_raw(raw, SPEC_FILES["ghs2015_income_employed_pa"]), cols, label_col="Thousands", scale=1000)
 
 
 def _label(mapping: dict[str, str] | None, what: str):
@@ -322,7 +364,12 @@ _SPECS: list[TableSpec] = [
         parse=lambda raw: other.parse_respop(raw / SPEC_FILES["respop_2025"], "2025"),
         keys=("planning_area", "subzone", "age", "sex"),
         rounding_unit=10,
-        key_values={"sex": ("Male", "Female")},
+        key_values={"sex": ("Male", "Female"), "age": SINGLE_AGES},
+        complete=("age", "sex"),
+        coverage=SUBZONES,
+        drop_zero_rows=True,
+        expected_total=4_217_720,
+        recorded_in="PROVENANCE.md 1.1: sum of Pop over 60,424 rows",
         universe="Singapore residents (citizens and PRs), all ages; age 90 means 90 and over; rows with zero "
         "residents are omitted",
         quirks=(
@@ -347,6 +394,8 @@ _SPECS: list[TableSpec] = [
         rounding_unit=10,
         dash_allowance=50,
         key_values={"ethnicity": ETHNICITY_KEYS, "sex": SEX_KEYS},
+        complete=("ethnicity", "sex"),
+        coverage=SUBZONES,
         universe="Singapore residents, all ages",
         grounds=("ethnicity",),
         quirks=(
@@ -369,6 +418,8 @@ _SPECS: list[TableSpec] = [
         totals={"planning_area": TOTAL, "religion": TOTAL},
         rounding_unit=2,
         key_values={"religion": tuple(RELIGION_COLS.values())},
+        complete=("religion",),
+        pooled=True,
         universe="Residents aged 15+; the 25 smallest planning areas are pooled as 'Others'",
         grounds=("religion",),
         quirks=(
@@ -390,6 +441,8 @@ _SPECS: list[TableSpec] = [
         totals={"planning_area": TOTAL, "language": TOTAL},
         rounding_unit=2,
         key_values={"language": tuple(LANGUAGE_KEEP.values())},
+        complete=("language",),
+        pooled=True,
         universe="Residents aged 5+, excluding persons unable to speak and persons in one-person or "
         "unrelated-person households; 25 smallest planning areas pooled as 'Others'",
         grounds=("language_at_home",),
@@ -412,6 +465,8 @@ _SPECS: list[TableSpec] = [
         totals={"planning_area": TOTAL, "dwelling_type": TOTAL},
         rounding_unit=2,
         key_values={"dwelling_type": DWELLING_TYPES},
+        complete=("dwelling_type",),
+        pooled=True,
         universe="Resident households (not persons); 25 smallest planning areas pooled as 'Others'",
         grounds=("dwelling_type",),
         quirks=("HDB total checked against its flat types, then dropped",),
@@ -429,6 +484,9 @@ _SPECS: list[TableSpec] = [
         unit="households",
         totals={"planning_area": TOTAL, "income_band": TOTAL},
         rounding_unit=2,
+        key_values={"income_band": CENSUS_INCOME_BANDS},
+        complete=("income_band",),
+        pooled=True,
         universe="Resident households; income bands in SGD per month; 25 smallest planning areas pooled",
         grounds=("monthly_income_band",),
     ),
@@ -444,7 +502,8 @@ _SPECS: list[TableSpec] = [
         keys=("age_group", "ethnicity", "sex"),
         totals={"age_group": TOTAL, "ethnicity": TOTAL, "sex": TOTAL},
         slack=2,
-        key_values={"ethnicity": ETHNICITY_KEYS, "sex": SEX_KEYS},
+        key_values={"age_group": GHS_AGE_GROUPS, "ethnicity": ETHNICITY_KEYS, "sex": SEX_KEYS},
+        complete=("age_group", "ethnicity", "sex"),
         universe="Singapore residents, national; the 'Total' residential-status block",
         grounds=("ethnicity",),
         quirks=("legacy .xls print layout with repeated page headers", "age labels padded with spaces"),
@@ -462,6 +521,8 @@ _SPECS: list[TableSpec] = [
         totals={"dwelling_type": TOTAL},
         rounding_unit=10,
         key_values={"dwelling_type": (*DWELLING_TYPES, HDB_OTHER, NOT_SHOWN)},
+        complete=("dwelling_type",),
+        coverage=PLANNING_AREAS,
         universe="Singapore residents (persons), all 55 planning areas (MP2014 boundaries)",
         grounds=("dwelling_type",),
         quirks=(
@@ -486,19 +547,12 @@ _SPECS: list[TableSpec] = [
             "ethnicity",
             ETHNICITY,
             "religion",
-            {
-                "Buddhism": "Buddhism",
-                "Taoism": "Taoism",
-                "Islam": "Islam",
-                "Hinduism": "Hinduism",
-                "Sikhism": "Sikhism",
-                "Christianity": "Christianity",
-                "Other Religions": "Other Religions",
-                "No Religion": "No Religion",
-            },
+            {r: r for r in GHS_RELIGIONS},
         ),
         keys=("ethnicity", "religion"),
         rounding_unit=100,
+        key_values={"ethnicity": ETHNIC_GROUPS, "religion": GHS_RELIGIONS},
+        complete=("ethnicity", "religion"),
         universe="Residents aged 15+, national, both sexes",
         grounds=("religion",),
         quirks=(
@@ -521,6 +575,9 @@ _SPECS: list[TableSpec] = [
         keys=("marital_status", "sex", "planning_area"),
         totals={"marital_status": TOTAL, "sex": TOTAL, "planning_area": TOTAL},
         rounding_unit=100,
+        key_values={"marital_status": tuple(MARITAL.values()), "sex": SEX_KEYS},
+        complete=("marital_status", "sex"),
+        pooled=True,
         universe="Residents aged 15+; 28 planning areas (MP2014) + 'Others'",
         grounds=("marital_status",),
         quirks=("values in thousands → persons", "national rows in a separate 'total' file"),
@@ -538,6 +595,9 @@ _SPECS: list[TableSpec] = [
         keys=("education", "planning_area"),
         totals={"education": TOTAL, "planning_area": TOTAL},
         rounding_unit=100,
+        key_values={"education": tuple(HQA_GHS.values())},
+        complete=("education",),
+        pooled=True,
         universe="Non-student residents aged 15+; 28 planning areas + 'Others'",
         grounds=("education_level",),
         quirks=("values in thousands → persons",),
@@ -555,6 +615,9 @@ _SPECS: list[TableSpec] = [
         keys=("occupation", "planning_area"),
         totals={"occupation": TOTAL, "planning_area": TOTAL},
         rounding_unit=100,
+        key_values={"occupation": OCCUPATIONS},
+        complete=("occupation",),
+        pooled=True,
         universe="Working residents aged 15+; 28 planning areas + 'Others'",
         grounds=("occupation",),
         quirks=("values in thousands → persons", "SSOC 2010 group names mapped"),
@@ -570,6 +633,9 @@ _SPECS: list[TableSpec] = [
         keys=("planning_area", "industry"),
         totals={"planning_area": TOTAL, "industry": TOTAL},
         rounding_unit=100,
+        key_values={"industry": INDUSTRIES},
+        complete=("industry",),
+        pooled=True,
         universe="Working residents aged 15+; 28 planning areas + 'Others'",
         grounds=("industry",),
         quirks=(
@@ -590,6 +656,9 @@ _SPECS: list[TableSpec] = [
         keys=("planning_area", "income_band"),
         totals={"planning_area": TOTAL, "income_band": TOTAL},
         rounding_unit=100,
+        key_values={"income_band": GHS_INCOME_BANDS},
+        complete=("income_band",),
+        pooled=True,
         universe="Working residents aged 15+; SGD per month; 28 planning areas + 'Others'",
         grounds=("monthly_income_band",),
         quirks=("values in thousands → persons",),
@@ -607,7 +676,8 @@ _SPECS: list[TableSpec] = [
         nullable=True,
         totals={"sex": TOTAL, "age_group": TOTAL, "occupation": TOTAL},
         rounding_unit=100,
-        key_values={"sex": SEX_KEYS},
+        key_values={"sex": SEX_KEYS, "age_group": MOM_AGE_GROUPS_65, "occupation": OCCUPATIONS},
+        complete=("sex", "age_group", "occupation"),
         universe="Employed residents aged 15+",
         grounds=("occupation",),
         quirks=("Table Builder layout", "values in thousands → persons", "'na' kept as a flag"),
@@ -625,7 +695,8 @@ _SPECS: list[TableSpec] = [
         nullable=True,
         totals={"age_group": TOTAL, "industry": TOTAL},
         rounding_unit=100,
-        key_values={"sex": ("Male", "Female")},
+        key_values={"sex": ("Male", "Female"), "age_group": MOM_AGE_GROUPS_65, "industry": INDUSTRIES},
+        complete=("sex", "age_group", "industry"),
         universe="Employed residents aged 15+",
         grounds=("industry",),
         quirks=("Services sub-total checked against its parts, then dropped", "values in thousands → persons"),
@@ -642,6 +713,8 @@ _SPECS: list[TableSpec] = [
         nullable=True,
         totals={"occupation": TOTAL, "industry": TOTAL},
         rounding_unit=100,
+        key_values={"occupation": OCCUPATIONS, "industry": INDUSTRIES},
+        complete=("occupation", "industry"),
         universe="Employed residents aged 15+",
         grounds=("industry", "occupation"),
     ),
@@ -657,7 +730,8 @@ _SPECS: list[TableSpec] = [
         keys=("sex", "education"),
         totals={"sex": TOTAL, "education": TOTAL},
         rounding_unit=100,
-        key_values={"sex": SEX_KEYS},
+        key_values={"sex": SEX_KEYS, "education": tuple(HQA_MOM.values())},
+        complete=("sex", "education"),
         universe="Resident labour force aged 15+",
         grounds=("education_level",),
     ),
@@ -674,7 +748,8 @@ _SPECS: list[TableSpec] = [
         nullable=True,
         totals={"sex": TOTAL, "age_group": TOTAL, "education": TOTAL},
         rounding_unit=100,
-        key_values={"sex": SEX_KEYS},
+        key_values={"sex": SEX_KEYS, "age_group": MOM_AGE_GROUPS_70, "education": tuple(HQA_MOM.values())},
+        complete=("sex", "age_group", "education"),
         universe="Employed residents aged 15+",
         grounds=("education_level",),
     ),
@@ -691,7 +766,8 @@ _SPECS: list[TableSpec] = [
         nullable=True,
         totals={"sex": TOTAL, "age_group": TOTAL, "marital_status": TOTAL},
         rounding_unit=100,
-        key_values={"sex": SEX_KEYS},
+        key_values={"sex": SEX_KEYS, "age_group": MOM_AGE_GROUPS_70, "marital_status": tuple(MARITAL_MOM.values())},
+        complete=("sex", "age_group", "marital_status"),
         universe="Employed residents aged 15+",
         grounds=("marital_status",),
     ),
@@ -710,7 +786,8 @@ _SPECS: list[TableSpec] = [
         unit="per cent",
         integer=False,
         nullable=True,
-        key_values={"sex": SEX_KEYS},
+        key_values={"sex": SEX_KEYS, "age_group": MOM_AGE_GROUPS_70, "marital_status": tuple(MARITAL_MOM.values())},
+        complete=("sex", "age_group", "marital_status"),
         universe="Residents aged 15+ (employment rate = employed / population)",
         grounds=("marital_status", "labour_force_status"),
         quirks=("'s' = suppressed (small sample) kept as a flag", "aggregate age rows (15-24 …) dropped"),
@@ -727,8 +804,10 @@ _SPECS: list[TableSpec] = [
         rounding_unit=100,
         key_values={
             "sex": ("Male", "Female"),
-            "labour_force_status": ("employed", "unemployed", "outside_labour_force"),
+            "age_group": LF_AGE_GROUPS,
+            "labour_force_status": LF_STATUSES,
         },
+        complete=("sex", "age_group", "labour_force_status"),
         universe="Residents aged 15+; latest year in the file (2023)",
         grounds=("labour_force_status",),
         quirks=("persons rounded to 100", "'70_and_over' → '70+'"),
@@ -747,6 +826,8 @@ _SPECS: list[TableSpec] = [
         unit="SGD per month",
         integer=False,
         nullable=True,
+        key_values={"occupation": OCCUPATIONS_SSOC, "sex": BOTH_SEXES},
+        complete=("occupation", "sex"),
         universe="Full-time employed residents (latest year in the file: 2023)",
         grounds=("monthly_income_band",),
     ),
@@ -764,6 +845,8 @@ _SPECS: list[TableSpec] = [
         unit="SGD per month",
         integer=False,
         nullable=True,
+        key_values={"occupation": OCCUPATIONS_SSOC, "sex": BOTH_SEXES},
+        complete=("occupation", "sex"),
         universe="Full-time employed residents, 2015 (the year of the GHS 2015 income-band tables)",
         grounds=("monthly_income_band",),
     ),
@@ -777,6 +860,10 @@ _SPECS: list[TableSpec] = [
         parse=lambda raw: other.parse_ura_planning_areas(*(raw / f for f in _files("ura_planning_areas"))),
         keys=("planning_area", "planning_area_code", "region", "region_code"),
         unit="subzones",
+        key_values={"region": REGIONS, "region_code": REGION_CODES},
+        open_keys=("planning_area", "planning_area_code"),  # the reference list itself
+        expected_rows=55,
+        recorded_in="PROVENANCE.md 1.1: 55 planning areas",
         universe="The 55 URA MP2019 planning areas; value = number of MP2019 subzones",
         grounds=("region",),
         quirks=("names upper-case in the source; stored in SingStat's title case",),
@@ -791,6 +878,9 @@ _SPECS: list[TableSpec] = [
         parse=lambda raw: other.parse_ura_subzones(raw / SPEC_FILES["ura_subzones"]),
         keys=("planning_area", "subzone", "subzone_code"),
         unit="subzones",
+        open_keys=("subzone", "subzone_code"),  # the reference list itself
+        expected_rows=332,
+        recorded_in="PROVENANCE.md 1.1: 332 subzones",
         universe="The 332 URA MP2019 subzones",
         grounds=("subzone",),
     ),
@@ -808,6 +898,8 @@ _SPECS: list[TableSpec] = [
             "ethnicity": ("Chinese", "Malay", "Indian", "unclassified"),
             "sex": ("Male", "Female", "unknown"),
         },
+        located=False,  # counts and digests over the whole register, not rows of it
+        open_keys=("token",),
         universe="37,571 registered real-estate salespersons (adults in one trade); token counts only, never full "
         "names; ethnicity and sex inferred by the rules in census_sources/names.py",
         grounds=("first_name", "middle_name", "last_name", "full_name", "preferred_english_name"),
@@ -828,6 +920,8 @@ _SPECS: list[TableSpec] = [
         parse=_cea_hashes,
         keys=("kind", "hash"),
         key_values={"kind": ("full_name", "token_set")},
+        located=False,  # counts and digests over the whole register, not rows of it
+        open_keys=("hash",),
         universe="SHA-256 (first 48 bits) of every normalised registered full-name form and token set: lets the "
         "privacy "
         "gate check synthetic names against the register without storing any name",
@@ -845,6 +939,9 @@ _SPECS: list[TableSpec] = [
         licence="Census figures (SingStat); transcription from Wikipedia (CC BY-SA 4.0)",
         licence_url="https://creativecommons.org/licenses/by-sa/4.0/",
         rounding_unit=100,
+        open_keys=("surname",),
+        expected_rows=20,
+        recorded_in="the Census 2000 top 20",
         universe="Chinese residents, 2000; dialect romanisation as registered",
         grounds=("last_name",),
         quirks=("transcribed by hand from a secondary source (PROVENANCE.md 15.1)",),

@@ -10,20 +10,27 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import math
+import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from census_sources.errors import SourceTableError
+from census_sources.geography import Reference
+from census_sources.locate import line_of
 from census_sources.readers import check_width, read_csv_rows
 from census_sources.spec import TableSpec
-from census_sources.validate import check_columns, line_of, validate_frame
+from census_sources.validate import check_columns, total_of, validate_frame
 
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshot"
 MANIFEST = "manifest.json"
 SNAPSHOT_FORMAT = 1
+#: The reference tables geography keys are checked against.
+URA_PLANNING_AREAS, URA_SUBZONES = "ura_planning_areas", "ura_subzones"
+_WHOLE = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+_NEGATIVE = re.compile(r"-[0-9]+(\.[0-9]+)?")
 
 
 def sha256_file(path: str | Path) -> str:
@@ -46,13 +53,18 @@ def to_csv_text(df: pd.DataFrame, spec: TableSpec) -> str:
     return buf.getvalue()
 
 
-def write_table(df: pd.DataFrame, spec: TableSpec, out_dir: str | Path) -> dict[str, Any]:
-    """Validate and write one table; return its manifest entry (without source checksums)."""
+def write_table(
+    df: pd.DataFrame, spec: TableSpec, out_dir: str | Path, reference: Reference | None = None
+) -> dict[str, Any]:
+    """Validate and write one table (``reference``: the URA lists its geography is checked against); return its
+    manifest entry (without source checksums). Errors name the raw file, line and column each row came from."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / spec.file_name
     df = df.reset_index(drop=True)
-    recon = validate_frame(df, spec, f"{path} (built)")
+    recon = validate_frame(df, spec, f"{path} (built)", reference, loaded=False)
+    if spec.drop_zero_rows:
+        df = df[df[spec.value] != 0].reset_index(drop=True)
     path.write_text(to_csv_text(df, spec), encoding="utf-8")
     return {
         "file": spec.file_name,
@@ -62,23 +74,12 @@ def write_table(df: pd.DataFrame, spec: TableSpec, out_dir: str | Path) -> dict[
         "columns": list(spec.columns),
         "rows": len(df),
         "sha256": sha256_file(path),
-        "value_total": _total_of(df, spec),
+        "value_total": total_of(df, spec),
         "reconciled_totals": len(recon),
         "max_reconciliation_diff": float(recon["abs_diff"].max()) if len(recon) else 0.0,
         "grounds": list(spec.grounds),
         "quirks": list(spec.quirks),
     }
-
-
-def _total_of(df: pd.DataFrame, spec: TableSpec) -> float | int:
-    """Sum of the value over rows that are not published totals (the figure tests recompute from raw)."""
-    mask = pd.Series(True, index=df.index)
-    for key, label in spec.totals.items():
-        mask &= df[key] != label
-    total = df.loc[mask, spec.value].sum(min_count=1)
-    if pd.isna(total):
-        return 0
-    return int(total) if spec.integer else round(float(total), 6)
 
 
 def load_manifest(snapshot_dir: str | Path | None = None) -> dict[str, Any]:
@@ -92,6 +93,18 @@ def load_manifest(snapshot_dir: str | Path | None = None) -> dict[str, Any]:
     if manifest.get("format") != SNAPSHOT_FORMAT:
         raise SourceTableError(path, f"unsupported snapshot format {manifest.get('format')!r}")
     return manifest
+
+
+def _figure(raw: str, spec: TableSpec, file: str | Path, line: int) -> float | int:
+    """A figure of a snapshot file, in the only form the builder writes (``123``, ``59.8``)."""
+    if _NEGATIVE.fullmatch(raw):
+        raise SourceTableError(file, f"negative figure {raw}", row=line, column=spec.value)
+    if (_WHOLE if spec.integer else _DECIMAL).fullmatch(raw):
+        return int(raw) if spec.integer else float(raw)
+    if raw.strip().lower() in {"inf", "+inf", "-inf", "infinity", "nan"}:
+        raise SourceTableError(file, f"not a finite number: {raw!r}", row=line, column=spec.value)
+    kind = "a whole number" if spec.integer else "a number"
+    raise SourceTableError(file, f"not {kind}: {raw!r}", row=line, column=spec.value)
 
 
 def parse_rows(rows: list[list[str]], spec: TableSpec, file: str | Path) -> pd.DataFrame:
@@ -111,7 +124,7 @@ def parse_rows(rows: list[list[str]], spec: TableSpec, file: str | Path) -> pd.D
     for n, row in enumerate(body):
         line = line_of(n)
         check_width(row, header, file=file, line=line)
-        raw = row[vpos].strip()
+        raw = row[vpos]  # exactly as the builder writes it: digits, a decimal point, nothing else
         flag = row[fpos].strip() if fpos is not None else ""
         if raw == "":
             if spec.nullable and flag in {"na", "s"}:
@@ -121,15 +134,7 @@ def parse_rows(rows: list[list[str]], spec: TableSpec, file: str | Path) -> pd.D
             raise SourceTableError(file, "missing figure", row=line, column=spec.value)
         if flag:
             raise SourceTableError(file, f"flag {flag!r} set on a row that has a figure", row=line, column="flag")
-        try:
-            number: float | int = int(raw) if spec.integer else float(raw)
-        except ValueError:
-            kind = "a whole number" if spec.integer else "a number"
-            raise SourceTableError(file, f"not {kind}: {raw!r}", row=line, column=spec.value) from None
-        if isinstance(number, float) and not math.isfinite(number):
-            raise SourceTableError(file, f"not a finite number: {raw!r}", row=line, column=spec.value)
-        if number < 0:
-            raise SourceTableError(file, f"negative figure {raw}", row=line, column=spec.value)
+        number = _figure(raw, spec, file, line)
         values.append(number)
         flags.append("")
     data: dict[str, Any] = {k: [r[pos[k]].strip() for r in body] for k in spec.keys}
@@ -139,13 +144,27 @@ def parse_rows(rows: list[list[str]], spec: TableSpec, file: str | Path) -> pd.D
     return pd.DataFrame(data, columns=list(spec.columns))
 
 
+def load_reference(snapshot_dir: str | Path | None = None, *, verify_checksum: bool = True) -> Reference:
+    """The URA MP2019 lists of a snapshot folder, which every other table's geography is checked against."""
+    pas, szs = (
+        load_table(name, snapshot_dir, verify_checksum=verify_checksum, check_references=False)
+        for name in (URA_PLANNING_AREAS, URA_SUBZONES)
+    )
+    return Reference.from_frames(pas, szs)
+
+
 def load_table(
     spec: TableSpec | str,
     snapshot_dir: str | Path | None = None,
     *,
     verify_checksum: bool = True,
+    check_references: bool = True,
 ) -> pd.DataFrame:
-    """Load one snapshot table, strictly validated. Raises :class:`SourceTableError` on any defect."""
+    """Load one snapshot table, strictly validated. Raises :class:`SourceTableError` on any defect.
+
+    Besides its own rows (schema, keys, figures, row set, totals), a table with planning areas or subzones is
+    checked against the URA lists of the same snapshot folder (``check_references=False`` skips that, for
+    loading the URA lists themselves)."""
     from census_sources.registry import get_spec
 
     spec = get_spec(spec) if isinstance(spec, str) else spec
@@ -153,7 +172,10 @@ def load_table(
     path = snapshot_dir / spec.file_name
     rows = read_csv_rows(path)
     df = parse_rows(rows, spec, path)
-    validate_frame(df, spec, path)
+    reference = None
+    if check_references and spec.geography:
+        reference = load_reference(snapshot_dir, verify_checksum=verify_checksum)
+    validate_frame(df, spec, path, reference, loaded=True)
     if verify_checksum:
         entry = load_manifest(snapshot_dir).get("tables", {}).get(spec.name)
         if entry is None:

@@ -1,24 +1,27 @@
-"""Strict checks on a tidy table: schema, keys, figures, and reconciliation of parts with published totals.
+"""Strict checks on a tidy table: schema, keys, figures, the rows it must hold, the URA names, and reconciliation of
+parts with published totals.
 
-Every failure raises :class:`SourceTableError` naming the file, the row (1-based line, header = 1) and the
-column. ``reconcile`` also returns the full reconciliation frame, which the Great Expectations gate reads.
+Every failure raises :class:`SourceTableError` naming the file, the row and the column. For a table just parsed
+from the raw files (rows carrying their :data:`~census_sources.errors.WHERE` location) that is the raw file, its
+line and its column; for a snapshot file being loaded, the snapshot file (header = line 1). A missing row has no
+line: the error names the file and the rows that are missing. ``reconcile`` also returns the full reconciliation
+frame, which the Great Expectations gate reads.
 """
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pandas as pd
 
-from census_sources.errors import SourceTableError
+from census_sources.errors import WHERE, SourceTableError
+from census_sources.geography import Reference, check_geography
+from census_sources.locate import FIRST_DATA_LINE, error_at, file_of, line_of, visible
 from census_sources.spec import TableSpec
 
-#: Line number of the first data row in a snapshot CSV (line 1 is the header).
-FIRST_DATA_LINE = 2
-
-
-def line_of(index: int) -> int:
-    return index + FIRST_DATA_LINE
+#: How many missing rows an error lists.
+SHOWN = 3
 
 
 def check_columns(columns: list[str], spec: TableSpec, file: str | Path) -> None:
@@ -47,17 +50,14 @@ def check_keys(df: pd.DataFrame, spec: TableSpec, file: str | Path) -> None:
     for key in spec.keys:
         blank = df[key].isna() | (df[key].astype(str).str.strip() == "")
         if blank.any():
-            raise SourceTableError(file, "empty key", row=line_of(int(blank.idxmax())), column=key)
+            raise error_at(df, int(blank.idxmax()), file, "empty key", key)
         allowed = spec.key_values.get(key)
         if allowed:
             bad = ~df[key].isin(allowed)
             if bad.any():
                 i = int(bad.idxmax())
-                raise SourceTableError(
-                    file,
-                    f"unknown value {df.at[i, key]!r} (expected one of: {', '.join(allowed)})",
-                    row=line_of(i),
-                    column=key,
+                raise error_at(
+                    df, i, file, f"unknown value {df.at[i, key]!r} (expected one of: {', '.join(allowed)})", key
                 )
     dup = df.duplicated(list(spec.keys), keep=False)
     if dup.any():
@@ -65,12 +65,72 @@ def check_keys(df: pd.DataFrame, spec: TableSpec, file: str | Path) -> None:
         first = int(rows[0])
         key_values = tuple(df.loc[first, list(spec.keys)])
         second = int(df.index[df.duplicated(list(spec.keys), keep="first")][0])
-        raise SourceTableError(
+        seen = error_at(df, first, file, "", spec.keys[0]).row
+        err = error_at(
+            df,
+            second,
             file,
-            f"duplicated key {dict(zip(spec.keys, key_values, strict=True))} (first seen on row {line_of(first)})",
-            row=line_of(second),
-            column=", ".join(spec.keys),
+            f"duplicated key {dict(zip(spec.keys, key_values, strict=True))} (first seen on row {seen})",
+            spec.keys[0],
         )
+        if WHERE not in df.columns:  # the snapshot file: every key column is the place
+            err = SourceTableError(err.file, err.reason, row=err.row, column=", ".join(spec.keys))
+        raise err
+
+
+def total_of(df: pd.DataFrame, spec: TableSpec) -> float | int:
+    """Sum of the value over rows that are not published totals (the figures tests recompute from raw)."""
+    mask = pd.Series(True, index=df.index)
+    for key, label in spec.totals.items():
+        mask &= df[key] != label
+    total = df.loc[mask, spec.value].sum(min_count=1)
+    if pd.isna(total):
+        return 0
+    return int(total) if spec.integer else round(float(total), 6)
+
+
+def missing_rows(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """The combinations of ``spec.complete`` that are absent for a combination of the other keys present."""
+    others = [k for k in spec.keys if k not in spec.complete]
+    product = pd.DataFrame(
+        list(itertools.product(*(spec.key_values[k] for k in spec.complete))), columns=list(spec.complete)
+    )
+    expected = df[others].drop_duplicates().merge(product, how="cross") if others else product
+    present = df[list(spec.keys)].drop_duplicates().assign(_present=True)
+    joined = expected[list(spec.keys)].merge(present, how="left", on=list(spec.keys))
+    return joined.loc[joined["_present"].isna(), list(spec.keys)].reset_index(drop=True)
+
+
+def check_row_set(df: pd.DataFrame, spec: TableSpec, file: str | Path, *, loaded: bool) -> None:
+    """The rows the table must hold (``TableSpec``: ``complete``, ``expected_rows``, ``expected_total``)."""
+    recorded = f" ({spec.recorded_in})" if spec.recorded_in else ""
+    if spec.expected_rows is not None and len(df) != spec.expected_rows:
+        raise SourceTableError(
+            file_of(df, file), f"{len(df)} rows, but the official file has {spec.expected_rows}{recorded}"
+        )
+    if spec.complete and not (loaded and spec.drop_zero_rows):
+        missing = missing_rows(df, spec)
+        if len(missing):
+            others = [k for k in spec.keys if k not in spec.complete]
+            first = missing.iloc[0].to_dict()
+            shown = "; ".join(
+                ", ".join(f"{k}={v!r}" for k, v in r.items()) for r in missing.head(SHOWN).to_dict("records")
+            )
+            n = len(missing)
+            raise SourceTableError(
+                file_of(df, file, first),
+                f"{n} expected row{'s' if n > 1 else ''} missing (every {' × '.join(spec.complete)}"
+                f"{' for each ' + ', '.join(others) if others else ''}); first: {shown}",
+            )
+    if spec.expected_total is not None:
+        total = total_of(df, spec)
+        if abs(total - spec.expected_total) > 1e-6:
+            raise SourceTableError(
+                file_of(df, file),
+                f"the figures sum to {total:,}, not the {spec.expected_total:,} recorded for the official file"
+                f"{recorded}",
+                column=df[WHERE].iloc[0].column if WHERE in df.columns and len(df) else spec.value,
+            )
 
 
 def reconcile(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
@@ -175,28 +235,42 @@ def check_reconciliation(df: pd.DataFrame, spec: TableSpec, file: str | Path) ->
     bad = frame[frame["excess"] > 0]
     if not bad.empty:
         r = bad.iloc[0]
-        raise SourceTableError(
+        raise error_at(
+            df,
+            int(r["row"]) - FIRST_DATA_LINE,
             file,
             f"totals do not reconcile: the published total {r['published_total']:.10g} ({r['key']}="
             f"{spec.totals[r['key']]}{', ' + r['where'] if r['where'] else ''}) differs from the sum of its "
             f"{r['n_parts']} parts, {r['sum_of_parts']:.10g}, by {r['abs_diff']:.10g} (rounding tolerance "
             f"{r['tolerance']:g}); {len(bad)} total(s) fail",
-            row=int(r["row"]),
-            column=spec.value,
+            spec.value,
         )
     return frame
 
 
-def validate_frame(df: pd.DataFrame, spec: TableSpec, file: str | Path) -> pd.DataFrame:
-    """Run every structural check on an already typed frame (as the parsers produce); return reconciliation."""
-    check_columns(list(df.columns), spec, file)
+def validate_frame(
+    df: pd.DataFrame,
+    spec: TableSpec,
+    file: str | Path,
+    reference: Reference | None = None,
+    *,
+    loaded: bool = True,
+) -> pd.DataFrame:
+    """Run every check on an already typed frame (as the parsers produce, or as loaded); return reconciliation.
+    ``reference``: the URA lists the geography keys are checked against (None: not checked, for the URA tables
+    themselves and for callers that check a table on its own). ``loaded``: a snapshot file (``drop_zero_rows``
+    tables then lack their zero rows)."""
+    check_columns(visible(list(df.columns)), spec, file)
     df = df.reset_index(drop=True)
     check_keys(df, spec, file)
     vals = df[spec.value]
     if not spec.nullable and vals.isna().any():
-        raise SourceTableError(file, "missing figure", row=line_of(int(vals.isna().idxmax())), column=spec.value)
+        raise error_at(df, int(vals.isna().idxmax()), file, "missing figure", spec.value)
     neg = vals < 0
     if neg.any():
         i = int(neg.idxmax())
-        raise SourceTableError(file, f"negative figure {vals.at[i]!r}", row=line_of(i), column=spec.value)
+        raise error_at(df, i, file, f"negative figure {vals.at[i]!r}", spec.value)
+    if reference is not None and spec.geography:
+        check_geography(df, spec, file, reference, loaded=loaded)
+    check_row_set(df, spec, file, loaded=loaded)
     return check_reconciliation(df, spec, file)

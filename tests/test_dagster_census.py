@@ -109,8 +109,7 @@ def test_malformed_table_fails_with_file_row_column_and_nothing_downstream_runs(
     assert "census/ura_planning_areas" in done  # unrelated tables still load
 
 
-def test_failing_quality_gate_blocks_downstream(tmp_path: Path) -> None:
-    # A planning area that is not in URA MP2019: the loader's structure checks pass, the GX suite does not.
+def test_a_planning_area_not_in_ura_fails_the_table_at_load(tmp_path: Path) -> None:
     snap = corrupt_snapshot(
         tmp_path,
         "respop_2025",
@@ -123,8 +122,27 @@ def test_failing_quality_gate_blocks_downstream(tmp_path: Path) -> None:
         raise_on_error=False,
     )
     assert not result.success
-    evaluation = {e.check_name: e for e in result.get_asset_check_evaluations()}["respop_2025_gx_suite"]
-    assert not evaluation.passed
-    assert "Atlantis" in evaluation.description
-    assert evaluation.asset_key == AssetKey(["census", "respop_2025"])
+    failures = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
+    message = failures[0].event_specific_data.error.message
+    assert "respop_2025.csv, row 2, column 'planning_area': planning area 'Atlantis' is not a URA MP2019" in message
     assert "census/planning_areas" not in materialised_keys(result)
+
+
+def test_failing_quality_gate_blocks_downstream(tmp_path: Path) -> None:
+    # A name token with a space: the loader's checks pass (tokens are an open set), the GX suite's pattern does not.
+    from persona_assets.names.assets import NameSources, name_tokens
+
+    snap = corrupt_snapshot(tmp_path, "cea_name_tokens", lambda t: t.replace(",Aabel,", ",Aa bel,", 1))
+    result = materialize(
+        [*UNPARTITIONED, *census_checks, name_tokens],
+        resources={**resources(tmp_path / "d", snap), "name_sources": NameSources()},
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    evaluation = {e.check_name: e for e in result.get_asset_check_evaluations()}["cea_name_tokens_gx_suite"]
+    assert not evaluation.passed
+    assert "Aa bel" in evaluation.description
+    assert evaluation.asset_key == AssetKey(["census", "cea_name_tokens"])
+    done = materialised_keys(result)
+    assert "census/cea_name_tokens" in done and "name_tokens" not in done  # stored, but nothing downstream ran

@@ -126,12 +126,19 @@ def test_prompt_uses_the_record_and_round_trips() -> None:
 # ------------------------------------------------------------------------------------------ engine + server
 
 
+PERMANENT_FAULTS = {"context_window": "provider: context window exceeded"}  # not worth a retry: failed at once
+
+
 @pytest.mark.parametrize("fault", FAULTS)
 def test_each_fault_is_retried_or_resampled_and_no_record_is_lost(server, tmp_path: Path, fault: str) -> None:
     server.plan = lambda req, n: fault if n == 1 else None  # the first request of every prompt fails
     eng = engine(server, CallCache(tmp_path / "c.sqlite"), timeout_s=0.5)
     results = asyncio.run(eng.run([record(i) for i in range(6)]))
     assert len(results) == 6 and {r.uuid for r in results} == {f"u{i}" for i in range(6)}
+    if fault in PERMANENT_FAULTS:
+        assert all(r.status == "failed" and r.reasons == [PERMANENT_FAULTS[fault]] for r in results)
+        assert eng.stats.retries == 0 and server.requests == 6
+        return
     assert all(r.status == "ok" for r in results), [r.reasons for r in results]
     assert server.faults_served[fault] == 6
     if fault in ("bad_narrative",):

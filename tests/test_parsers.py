@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 from _helpers import assert_located
 
-from census_sources.errors import SourceTableError
+from census_sources.errors import WHERE, SourceLocation, SourceTableError
+from census_sources.locate import visible
 from census_sources.parsers import datagovsg as dg
 from census_sources.parsers import mom, other, spreadsheets
 from census_sources.parsers.common import ETHNICITY, TOTAL
@@ -198,7 +199,7 @@ RELIGION_CSV = (
 def test_parse_wide_planning_area_table(tmp_path):
     path = write(tmp_path, "religion.csv", RELIGION_CSV)
     df = dg.parse_wide(path, RELIGION_COLS)
-    assert list(df.columns) == ["planning_area", "religion", "count"]
+    assert visible(list(df.columns)) == ["planning_area", "religion", "count"]
     assert len(df) == 3 * 4  # blank line skipped
     assert record(df, planning_area="Total", religion="Total")["count"] == 1000
     assert record(df, planning_area="Others", religion="Taoism")["count"] == 200
@@ -383,7 +384,8 @@ def long_files(tmp_path: Path, pa: str = PA_LONG, nat: str = NAT_LONG) -> tuple[
 def test_parse_long_thousands_pa_and_national_files(tmp_path):
     pa, nat = long_files(tmp_path)
     df = dg.parse_long_thousands(pa, nat, LONG_LEVELS)
-    assert list(df.columns) == ["marital_status", "sex", "planning_area", "count"]  # '_total' checked, not kept
+    # '_total' is checked, not kept
+    assert visible(list(df.columns)) == ["marital_status", "sex", "planning_area", "count"]
     assert len(df) == 4 + 2
     assert record(df, marital_status="Total", sex="Total", planning_area="Ang Mo Kio")["count"] == 157200
     assert record(df, marital_status="Single", sex="Male", planning_area="Ang Mo Kio")["count"] == 30100
@@ -596,7 +598,7 @@ def test_leaves_skip_the_check_when_a_figure_is_missing():
 
 def test_mom_occupation_age(tmp_path):
     df = mom.occupation_age(write(tmp_path, "M182181.csv", TB_OCC), "Male", "2024")
-    assert list(df.columns) == ["sex", "age_group", "occupation", "count", "flag"]
+    assert visible(list(df.columns)) == ["sex", "age_group", "occupation", "count", "flag"]
     assert set(df["sex"]) == {"Male"}
     assert list(dict.fromkeys(df["age_group"])) == ["Total", "15-19", "65+"]
     assert record(df, age_group="Total", occupation="Total")["count"] == 100500
@@ -711,7 +713,7 @@ TB_HQA = (
 
 def test_mom_labour_force_hqa(tmp_path):
     df = mom.labour_force_hqa(write(tmp_path, "M182271.csv", TB_HQA), "2024")
-    assert list(df.columns) == ["sex", "education", "count"]
+    assert visible(list(df.columns)) == ["sex", "education", "count"]
     assert list(dict.fromkeys(df["sex"])) == ["Total", "Male", "Female"]
     assert record(df, sex="Female", education="Total")["count"] == 5000
     assert record(df, sex="Male", education="Degree")["count"] == 3000
@@ -742,7 +744,7 @@ TB_INCOME = (
 
 def test_mom_median_income_in_dollars(tmp_path):
     df = mom.median_income(write(tmp_path, "M920131.csv", TB_INCOME), "2023")
-    assert list(df.columns) == ["occupation", "sex", "value", "flag"]
+    assert visible(list(df.columns)) == ["occupation", "sex", "value", "flag"]
     assert record(df, occupation="Professionals", sex="Male")["value"] == 8620  # dollars, not thousands
     row = record(df, occupation="Managers & Administrators", sex="Female")
     assert pd.isna(row["value"]) and row["flag"] == "na"
@@ -799,7 +801,7 @@ def test_parse_mom_block_sheet_percent(tmp_path):
     df = spreadsheets.parse_mom_block_sheet(
         path, "B2", category_key="marital_status", categories=MARITAL_CATS, scale=1, integer=False
     )
-    assert list(df.columns) == ["sex", "age_group", "marital_status", "value", "flag"]
+    assert visible(list(df.columns)) == ["sex", "age_group", "marital_status", "value", "flag"]
     assert len(df) == (3 + 2 + 2) * 3  # aggregate '15 - 24' dropped
     assert "15-24" not in set(df["age_group"])
     assert record(df, sex="Total", age_group="Total", marital_status="Married")["value"] == pytest.approx(71.2)
@@ -915,7 +917,7 @@ T1_ROWS: list[list[object]] = [
 def test_parse_ghs_t1(monkeypatch):
     monkeypatch.setattr(spreadsheets, "read_sheet", lambda path, sheet: frame(T1_ROWS, 8))
     df = spreadsheets.parse_ghs_t1(Path("t1-9.xls"))
-    assert list(df.columns) == ["age_group", "ethnicity", "sex", "count"]
+    assert visible(list(df.columns)) == ["age_group", "ethnicity", "sex", "count"]
     assert len(df) == 4 * 6  # first block only
     assert list(dict.fromkeys(df["age_group"])) == ["Total", "0-4", "5-9", "85+"]
     assert record(df, age_group="Total", ethnicity="Total", sex="Total")["count"] == 300
@@ -965,7 +967,7 @@ T9_ROWS: list[list[object]] = [
 def test_parse_ghs_t9(monkeypatch):
     monkeypatch.setattr(spreadsheets, "read_sheet", lambda path, sheet: frame(T9_ROWS, 13))
     df = spreadsheets.parse_ghs_t9(Path("t1-9.xls"))
-    assert list(df.columns) == ["planning_area", "dwelling_type", "count"]
+    assert visible(list(df.columns)) == ["planning_area", "dwelling_type", "count"]
     assert list(dict.fromkeys(df["planning_area"])) == ["Ang Mo Kio", "Bedok", "Lim Chu Kang"]  # national dropped
     assert len(df) == 3 * 10
     amk = df[df.planning_area == "Ang Mo Kio"].set_index("dwelling_type")["count"]
@@ -1037,21 +1039,27 @@ def test_parse_ghs_t9_real_file(raw_root):
 RESPOP = (
     b"\xef\xbb\xbfPA,SZ,Age,Sex,Pop,Time\r\n"
     b"Ang Mo Kio,Cheng San,0,Males,10,2025\r\n"  # line 2
-    b"Ang Mo Kio,Cheng San,0,Females,0,2025\r\n"  # zero row: dropped
+    b"Ang Mo Kio,Cheng San,0,Females,0,2025\r\n"  # zero row: kept (the snapshot drops it after the checks)
     b'Ang Mo Kio,Cheng San,89,Females,"1,230",2025\r\n'
-    b"Ang Mo Kio,Cheng San,90_and_Over,Females,-,2025\r\n"  # '-' is nil: dropped too
+    b"Ang Mo Kio,Cheng San,90_and_Over,Females,-,2025\r\n"  # '-' is nil: 0
     b"Bedok,Bedok North,90_and_Over,Males,20,2025\r\n"  # line 6
 )
 
 
 def test_parse_respop_bom_crlf_90_and_over_zero_rows(tmp_path):
     df = other.parse_respop(write(tmp_path, "respopagesex2025.csv", RESPOP), "2025")
-    assert list(df.columns) == ["planning_area", "subzone", "age", "sex", "count"]
-    assert df.values.tolist() == [
+    assert visible(list(df.columns)) == ["planning_area", "subzone", "age", "sex", "count"]
+    assert df.drop(columns=WHERE).values.tolist() == [
         ["Ang Mo Kio", "Cheng San", "0", "Male", 10],
+        ["Ang Mo Kio", "Cheng San", "0", "Female", 0],
         ["Ang Mo Kio", "Cheng San", "89", "Female", 1230],
+        ["Ang Mo Kio", "Cheng San", "90", "Female", 0],
         ["Bedok", "Bedok North", "90", "Male", 20],
     ]
+    # every row knows its raw line, and each key its raw column
+    where = df[WHERE].iloc[-1]
+    assert where == SourceLocation(str(tmp_path / "respopagesex2025.csv"), 6, "Pop")
+    assert (where.column_of("subzone"), where.column_of("count")) == ("SZ", "Pop")
 
 
 @pytest.mark.parametrize(
@@ -1078,8 +1086,8 @@ def test_parse_respop_malformed(tmp_path, old, new, row, column, reason):
     assert reason in exc.value.reason
 
 
-def test_parse_respop_all_zero(tmp_path):
-    path = write(tmp_path, "respop.csv", "PA,SZ,Age,Sex,Pop,Time\nBedok,Bedok North,1,Males,0,2025\n")
+def test_parse_respop_header_only(tmp_path):
+    path = write(tmp_path, "respop.csv", "PA,SZ,Age,Sex,Pop,Time\n\n")
     with pytest.raises(SourceTableError, match="no data rows"):
         other.parse_respop(path, "2025")
 
@@ -1104,7 +1112,7 @@ def test_parse_ura_planning_areas(tmp_path):
     df = other.parse_ura_planning_areas(
         geojson(tmp_path, "pa.geojson", PA_PROPS), geojson(tmp_path, "sz.geojson", SZ_PROPS)
     )
-    assert df.values.tolist() == [
+    assert df.drop(columns=WHERE).values.tolist() == [
         ["Ang Mo Kio", "AM", "North-East", "NER", 2],
         ["Bukit Timah", "BT", "Central", "CR", 1],
     ]
@@ -1112,7 +1120,7 @@ def test_parse_ura_planning_areas(tmp_path):
 
 def test_parse_ura_subzones(tmp_path):
     df = other.parse_ura_subzones(geojson(tmp_path, "sz.geojson", SZ_PROPS))
-    assert df.values.tolist() == [
+    assert df.drop(columns=WHERE).values.tolist() == [
         ["Ang Mo Kio", "Cheng San", "AMSZ02", 1],
         ["Ang Mo Kio", "Townsville", "AMSZ03", 1],
         ["Bukit Timah", "Holland Road", "BTSZ01", 1],
@@ -1172,7 +1180,7 @@ RELIGION_ETH_COLS = {"Buddhism": "Buddhism", "Taoism": "Taoism", "No Religion": 
 def test_parse_simple_wide(tmp_path):
     path = write(tmp_path, "derived.csv", RELIGION_ETH)
     df = other.parse_simple_wide(path, "Ethnic", "ethnicity", ETHNICITY, "religion", RELIGION_ETH_COLS)
-    assert list(df.columns) == ["ethnicity", "religion", "count"]
+    assert visible(list(df.columns)) == ["ethnicity", "religion", "count"]
     assert len(df) == 2 * 3
     assert record(df, ethnicity="Indian", religion="Buddhism")["count"] == 1800  # 'Indians' mapped
     assert record(df, ethnicity="Chinese", religion="No Religion")["count"] == 586400
@@ -1206,8 +1214,8 @@ LF_STATUS = (
 
 def test_parse_lf_status_keeps_one_year(tmp_path):
     df = other.parse_lf_status(write(tmp_path, "lf.csv", LF_STATUS), "2023")
-    assert list(df.columns) == ["sex", "age_group", "labour_force_status", "count"]
-    assert df.values.tolist() == [
+    assert visible(list(df.columns)) == ["sex", "age_group", "labour_force_status", "count"]
+    assert df.drop(columns=WHERE).values.tolist() == [
         ["Male", "15-19", "employed", 16900],
         ["Male", "15-19", "unemployed", 700],
         ["Male", "15-19", "outside_labour_force", 130000],
@@ -1251,7 +1259,7 @@ SURNAMES = (
 
 def test_parse_surnames(tmp_path):
     df = other.parse_surnames(write(tmp_path, "surnames.csv", SURNAMES))
-    assert df.values.tolist() == [["Tan", 237800], ["Goh, Ng", 56200]]
+    assert df.drop(columns=WHERE).values.tolist() == [["Tan", 237800], ["Goh, Ng", 56200]]
 
 
 @pytest.mark.parametrize(
@@ -1283,7 +1291,7 @@ TIMLRX = (
 
 def test_parse_timlrx_industry(tmp_path):
     df = other.parse_timlrx_industry(write(tmp_path, "timlrx.csv", TIMLRX))
-    assert df.values.tolist() == [
+    assert df.drop(columns=WHERE).values.tolist() == [
         ["Total", "Total", 2151900],
         ["Bedok", "Services - Arts, Entertainment & Recreation", 3100],
         ["Ang Mo Kio", "Manufacturing", 12500],

@@ -232,10 +232,11 @@ def test_corrupted_raw_file_names_file_row_and_column(
 def test_uncorrupted_raw_copy_parses(raw_root, tmp_path):
     """Control for the cases above: the copies parse as they are."""
     for name in dict.fromkeys(p.values[0] for p in RAW_CASES):
-        assert (
-            len(TABLES[name].parse(raw_copy(raw_root, tmp_path / name, name)))
-            == load_manifest()["tables"][name]["rows"]
-        )
+        spec = TABLES[name]
+        df = spec.parse(raw_copy(raw_root, tmp_path / name, name))
+        if spec.drop_zero_rows:  # the parser keeps them for the completeness checks; the snapshot does not
+            df = df[df[spec.value] != 0]
+        assert len(df) == load_manifest()["tables"][name]["rows"]
 
 
 def test_build_reports_the_corrupted_raw_file(raw_root, tmp_path, capsys):

@@ -85,6 +85,7 @@ def test_known_published_totals_in_the_snapshot(loaded):
 # ---------------------------------------------------------------------------------------------- malformed copies
 
 Rows = list[list[str]]
+URA = ("ura_planning_areas", "ura_subzones")
 
 
 def rows_of(name: str) -> Rows:
@@ -105,14 +106,18 @@ def find(rows: Rows, *prefix: str) -> int:
 
 def malformed_snapshot(tmp_path: Path, name: str, content: bytes) -> Path:
     """A snapshot folder with this table's file replaced by ``content`` and a manifest entry whose checksum matches
-    ``content``; returns the table's path."""
+    ``content`` (plus the URA lists, as they are); returns the table's path."""
     folder = tmp_path / "snapshot"
     folder.mkdir()
+    committed = load_manifest()
+    tables = {}
+    for ref in URA:  # the lists every table's planning areas and subzones are checked against
+        shutil.copy2(SNAPSHOT_DIR / TABLES[ref].file_name, folder)
+        tables[ref] = committed["tables"][ref]
     path = folder / TABLES[name].file_name
     path.write_bytes(content)
-    committed = load_manifest()
-    entry = {**committed["tables"][name], "sha256": sha256_file(path)}
-    (folder / MANIFEST).write_text(json.dumps({"format": committed["format"], "tables": {name: entry}}))
+    tables[name] = {**committed["tables"][name], "sha256": sha256_file(path)}
+    (folder / MANIFEST).write_text(json.dumps({"format": committed["format"], "tables": tables}))
     return path
 
 
@@ -298,7 +303,7 @@ def test_unedited_copy_with_its_own_manifest_loads(tmp_path):
 def snapshot_copy(tmp_path) -> Path:
     folder = tmp_path / "snapshot"
     folder.mkdir()
-    for name in ("chinese_surnames_2000", RELIGION):
+    for name in ("chinese_surnames_2000", RELIGION, *URA):
         shutil.copy2(SNAPSHOT_DIR / TABLES[name].file_name, folder)
     shutil.copy2(SNAPSHOT_DIR / MANIFEST, folder)
     return folder

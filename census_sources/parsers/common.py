@@ -62,11 +62,17 @@ def age_group(label: str) -> str | None:
 
 def title_pa(name: str) -> str:
     """URA's upper-case planning-area/subzone names in the title case SingStat uses (``'ANG MO KIO'`` →
-    ``'Ang Mo Kio'``). Exceptions are the few names SingStat capitalises differently."""
+    ``'Ang Mo Kio'``, ``'LAKESIDE (LEISURE)'`` → ``'Lakeside (Leisure)'``), as SingStat writes them."""
     words = []
     for part in name.strip().split(" "):
-        words.append("-".join(w[:1].upper() + w[1:].lower() for w in part.split("-")))
+        words.append("-".join(_capitalise(w) for w in part.split("-")))
     return " ".join(words)
+
+
+def _capitalise(word: str) -> str:
+    """``'(LEISURE)'`` → ``'(Leisure)'``: the first letter after any opening bracket or quote is upper case."""
+    lead = len(word) - len(word.lstrip("(\"'"))
+    return word[:lead] + word[lead : lead + 1].upper() + word[lead + 1 :].lower()
 
 
 #: SSOC major groups (SSOC 2010/2020 names differ slightly between MOM series and GHS 2015).

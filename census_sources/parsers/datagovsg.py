@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from census_sources.errors import SourceTableError
+from census_sources.errors import WHERE, SourceTableError, located
 from census_sources.parsers.common import TOTAL, split_pa_total
 from census_sources.readers import check_width, parse_number, read_csv_rows
 
@@ -60,6 +60,7 @@ def parse_wide(
     if missing:
         raise SourceTableError(path, f"missing column {missing[0]!r}", row=1, column=missing[0])
     records: list[dict[str, object]] = []
+    at = located(path, {"planning_area": label_col, "subzone": label_col})
     current_pa: str | None = None
     for n, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
@@ -91,7 +92,7 @@ def parse_wide(
             checks(values, n, path)
         for raw_col, keys in columns.items():
             if keys:
-                records.append({**geo, **keys, "count": values[raw_col]})
+                records.append({**geo, **keys, "count": values[raw_col], WHERE: at(n, raw_col)})
     if not records:
         raise SourceTableError(path, "no data rows", row=2)
     return pd.DataFrame.from_records(records)
@@ -151,6 +152,10 @@ def parse_long_thousands(
                 row=1,
             )
         records = []
+        key_columns = {key: col for key, col in zip(levels, level_cols, strict=False) if not key.startswith("_")}
+        if not national:
+            key_columns["planning_area"] = level_cols[len(levels)]
+        at = located(path, key_columns)
         for n, row in enumerate(rows[1:], start=2):
             if not any(c.strip() for c in row):
                 continue
@@ -174,6 +179,7 @@ def parse_long_thousands(
             rec["planning_area"] = TOTAL if national else row[len(levels) + 1].strip()
             value, _ = parse_number(row[-1], file=path, row=n, column="value", scale=1000)
             rec["count"] = value
+            rec[WHERE] = at(n, "value")
             records.append(rec)
         frames.append(pd.DataFrame.from_records(records))
     return pd.concat(frames, ignore_index=True)

@@ -3,33 +3,43 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
 
-from census_sources.errors import SourceTableError
+from census_sources.errors import WHERE, SourceLocation, SourceTableError, located
 from census_sources.parsers.common import ETHNICITY, SEX, TOTAL, age_group, title_pa
 from census_sources.readers import check_width, parse_number, read_csv_rows, read_text
 
 
-def _expect_header(rows: list[list[str]], path: Path, expected: list[str]) -> None:
+def _expect_header(rows: list[list[str]], path: Path, expected: list[str], ignored: tuple[str, ...] = ()) -> None:
+    """The header must hold exactly the ``expected`` columns, plus any of ``ignored`` (columns the parser does
+    not use, named here so that they are dropped knowingly); any other column is an error."""
     header = [c.strip() for c in rows[0]]
     for name in expected:
         if name not in header:
             raise SourceTableError(path, f"missing column {name!r} (header: {', '.join(header)})", row=1, column=name)
+    for name in header:
+        if name not in expected and name not in ignored:
+            raise SourceTableError(
+                path, f"unexpected column {name!r} (expected: {', '.join(expected)})", row=1, column=name or None
+            )
 
 
 def parse_respop(path: Path, year: str) -> pd.DataFrame:
     """``respopagesex<year>.csv``: PA, SZ, single year of age (``90_and_Over`` → 90, meaning 90+), sex, count.
 
-    Rows with a zero count are dropped (the snapshot stays small; totals are unchanged). The ``Time`` column
-    must equal ``year`` on every row.
+    Every row is kept, zero counts too, so that the builder can check the table is complete (every subzone, every
+    age, both sexes); the snapshot then leaves out the zero rows (``TableSpec.drop_zero_rows``). The ``Time``
+    column must equal ``year`` on every row.
     """
     rows = read_csv_rows(path)
     cols = ["PA", "SZ", "Age", "Sex", "Pop", "Time"]
     _expect_header(rows, path, cols)
     header = [c.strip() for c in rows[0]]
     idx = {c: header.index(c) for c in cols}
+    at = located(path, {"planning_area": "PA", "subzone": "SZ", "age": "Age", "sex": "Sex"})
     records = []
     for n, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
@@ -48,12 +58,19 @@ def parse_respop(path: Path, year: str) -> pd.DataFrame:
         if sex_raw not in {"Males", "Females"}:
             raise SourceTableError(path, f"unexpected sex {sex_raw!r}", row=n, column="Sex")
         pop, _ = parse_number(row[idx["Pop"]], file=path, row=n, column="Pop")
-        if pop == 0:
-            continue
         pa, sz = row[idx["PA"]].strip(), row[idx["SZ"]].strip()
         if not pa or not sz:
             raise SourceTableError(path, "empty planning area or subzone", row=n, column="PA" if not pa else "SZ")
-        records.append({"planning_area": pa, "subzone": sz, "age": str(age), "sex": SEX[sex_raw.lower()], "count": pop})
+        records.append(
+            {
+                "planning_area": pa,
+                "subzone": sz,
+                "age": str(age),
+                "sex": SEX[sex_raw.lower()],
+                "count": pop,
+                WHERE: at(n, "Pop"),
+            }
+        )
     if not records:
         raise SourceTableError(path, "no data rows", row=2)
     return pd.DataFrame.from_records(records)
@@ -97,6 +114,7 @@ def parse_ura_planning_areas(pa_path: Path, sz_path: Path) -> pd.DataFrame:
                 "region": region,
                 "region_code": str(p["REGION_C"]),
                 "count": n_sz[name],
+                WHERE: SourceLocation(str(pa_path), None, "PLN_AREA_N"),
             }
         )
     return pd.DataFrame.from_records(records)
@@ -115,6 +133,7 @@ def parse_ura_subzones(sz_path: Path) -> pd.DataFrame:
                 "subzone": title_pa(str(p["SUBZONE_N"])),
                 "subzone_code": str(p["SUBZONE_C"]),
                 "count": 1,
+                WHERE: SourceLocation(str(sz_path), None, "SUBZONE_N", keys={"planning_area": "PLN_AREA_N"}),
             }
         )
     return pd.DataFrame.from_records(records)
@@ -133,6 +152,10 @@ def parse_simple_wide(
     for c in header[1:]:
         if c not in col_map:
             raise SourceTableError(path, f"unexpected column {c!r}", row=1, column=c)
+    missing = [c for c in col_map if c not in header]
+    if missing:
+        raise SourceTableError(path, f"missing column {missing[0]!r}", row=1, column=missing[0])
+    at = located(path, {key: label_col})
     records = []
     for n, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
@@ -145,7 +168,7 @@ def parse_simple_wide(
             label = label_map[label.lower()]
         for c, cell in zip(header[1:], row[1:], strict=True):
             v, _ = parse_number(cell, file=path, row=n, column=c)
-            records.append({key: label, col_key: col_map[c], "count": v})
+            records.append({key: label, col_key: col_map[c], "count": v, WHERE: at(n, c)})
     return pd.DataFrame.from_records(records)
 
 
@@ -158,12 +181,16 @@ def parse_lf_status(path: Path, year: str) -> pd.DataFrame:
     cols = ["year", "sex", "age", "labour_force", "employed", "unemployed", "outside_labour_force"]
     _expect_header(rows, path, cols)
     header = [c.strip() for c in rows[0]]
+    at = located(path, {"sex": "sex", "age_group": "age"})
     records = []
     for n, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
             continue
         check_width(row, header, file=path, line=n)
-        if row[header.index("year")].strip() != year:
+        row_year = row[header.index("year")].strip()
+        if not re.fullmatch(r"(19|20)[0-9]{2}", row_year):  # a typo must not drop the row silently
+            raise SourceTableError(path, f"not a year: {row_year!r}", row=n, column="year")
+        if row_year != year:
             continue
         sex = SEX.get(row[header.index("sex")].strip().lower())
         if sex is None:
@@ -179,7 +206,15 @@ def parse_lf_status(path: Path, year: str) -> pd.DataFrame:
         if abs(vals["labour_force"] - vals["employed"] - vals["unemployed"]) > 150:
             raise SourceTableError(path, "labour_force != employed + unemployed", row=n, column="labour_force")
         for status in ("employed", "unemployed", "outside_labour_force"):
-            records.append({"sex": sex, "age_group": age, "labour_force_status": status, "count": vals[status]})
+            records.append(
+                {
+                    "sex": sex,
+                    "age_group": age,
+                    "labour_force_status": status,
+                    "count": vals[status],
+                    WHERE: at(n, status),
+                }
+            )
     if not records:
         raise SourceTableError(path, f"no rows for year {year}", row=2, column="year")
     return pd.DataFrame.from_records(records)
@@ -188,8 +223,9 @@ def parse_lf_status(path: Path, year: str) -> pd.DataFrame:
 def parse_surnames(path: Path) -> pd.DataFrame:
     rows = read_csv_rows(path)
     cols = ["rank", "dialect_romanisation", "number", "pct_of_chinese_population"]
-    _expect_header(rows, path, cols)
+    _expect_header(rows, path, cols, ignored=("mandarin_pinyin_as_shown",))
     header = [c.strip() for c in rows[0]]
+    at = located(path, {"surname": "dialect_romanisation"})
     records = []
     for n, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
@@ -199,16 +235,18 @@ def parse_surnames(path: Path) -> pd.DataFrame:
         if not name:
             raise SourceTableError(path, "empty surname", row=n, column="dialect_romanisation")
         v, _ = parse_number(row[header.index("number")], file=path, row=n, column="number")
-        records.append({"surname": name, "count": v})
+        records.append({"surname": name, "count": v, WHERE: at(n, "number")})
     return pd.DataFrame.from_records(records)
 
 
 def parse_timlrx_industry(path: Path) -> pd.DataFrame:
     """GHS 2015 working persons by planning area × industry (thousands → persons), from the compiled file."""
     rows = read_csv_rows(path)
-    _expect_header(rows, path, ["survey", "content", "Level_1", "Level_2", "Level_3", "Value"])
+    # "Year" is not used: "survey" (GHS2015) says which year a row is
+    _expect_header(rows, path, ["survey", "content", "Level_1", "Level_2", "Level_3", "Value"], ignored=("Year",))
     header = [c.strip() for c in rows[0]]
     i = {c: header.index(c) for c in header}
+    at = located(path, {"planning_area": "Level_3", "industry": "Level_1"})
     records = []
     for n, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
@@ -223,7 +261,7 @@ def parse_timlrx_industry(path: Path) -> pd.DataFrame:
             raise SourceTableError(path, f"unexpected Level_2 {row[i['Level_2']]!r}", row=n, column="Level_2")
         pa = row[i["Level_3"]].strip()
         v, _ = parse_number(row[i["Value"]], file=path, row=n, column="Value", scale=1000)
-        records.append({"planning_area": pa, "industry": industry, "count": v})
+        records.append({"planning_area": pa, "industry": industry, "count": v, WHERE: at(n, "Value")})
     if not records:
         raise SourceTableError(path, "no GHS2015 resident_pop_industry rows", row=2)
     return pd.DataFrame.from_records(records)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from census_sources.errors import SourceTableError
+from census_sources.errors import WHERE, SourceTableError, located
 from census_sources.parsers.common import ETHNICITY, SEX, TOTAL, age_group
 from census_sources.readers import parse_number
 
@@ -72,6 +72,7 @@ def parse_ghs_t1(path: Path) -> pd.DataFrame:
         if sx.lower() not in SEX:
             raise SourceTableError(path, f"unexpected sex {sx!r}", sheet=sheet, row=h + 2, column=_col_letter(j))
         cols.append((j, ETHNICITY[eth.lower()], SEX[sx.lower()]))
+    at = located(path, {"age_group": "B"}, sheet)
     records = []
     for i in range(h + 3, len(t)):
         label = _text(t.iat[i, 1])
@@ -82,7 +83,7 @@ def parse_ghs_t1(path: Path) -> pd.DataFrame:
             raise SourceTableError(path, f"unexpected age-group label {label!r}", sheet=sheet, row=i + 1, column="B")
         for j, e, s in cols:
             v, _ = parse_number(t.iat[i, j], file=path, row=i + 1, column=_col_letter(j), sheet=sheet)
-            records.append({"age_group": age, "ethnicity": e, "sex": s, "count": v})
+            records.append({"age_group": age, "ethnicity": e, "sex": s, "count": v, WHERE: at(i + 1, _col_letter(j))})
     return pd.DataFrame.from_records(records)
 
 
@@ -105,6 +106,7 @@ def parse_ghs_t9(path: Path) -> pd.DataFrame:
     subzone rows are read and checked for well-formedness but not kept). Figures rounded to 10."""
     sheet = "T9"
     t = read_sheet(path, sheet)
+    at = located(path, {"planning_area": "C"}, sheet)
     records = []
     for i in range(len(t)):
         pa, sz = _text(t.iat[i, 2]), _text(t.iat[i, 3])
@@ -140,11 +142,23 @@ def parse_ghs_t9(path: Path) -> pd.DataFrame:
                 row=i + 1,
                 column="E",
             )
-        records.append({"planning_area": pa, "dwelling_type": NOT_SHOWN, "count": max(shortfall, 0) if dashes else 0})
-        records.append({"planning_area": pa, "dwelling_type": HDB_OTHER, "count": max(residual, 0)})
+        line = i + 1
+        records.append(
+            {
+                "planning_area": pa,
+                "dwelling_type": NOT_SHOWN,
+                "count": max(shortfall, 0) if dashes else 0,
+                WHERE: at(line, "E"),  # derived from the total (E) and the parts shown
+            }
+        )
+        records.append(
+            {"planning_area": pa, "dwelling_type": HDB_OTHER, "count": max(residual, 0), WHERE: at(line, "F")}
+        )
         for j, tod in T9_COLUMNS.items():
-            records.append({"planning_area": pa, "dwelling_type": tod, "count": vals[j]})
-        records.append({"planning_area": pa, "dwelling_type": TOTAL, "count": vals[4]})
+            records.append(
+                {"planning_area": pa, "dwelling_type": tod, "count": vals[j], WHERE: at(line, _col_letter(j))}
+            )
+        records.append({"planning_area": pa, "dwelling_type": TOTAL, "count": vals[4], WHERE: at(line, "E")})
     if not records:
         raise SourceTableError(path, "no planning-area rows found", sheet=sheet)
     df = pd.DataFrame.from_records(records)
@@ -195,6 +209,7 @@ def parse_mom_block_sheet(
                 path, f"unexpected category {name!r}", sheet=sheet, row=header_at + 1, column=_col_letter(j)
             )
         cols[j] = categories[name]
+    at = located(path, {"sex": "A", "age_group": "B"}, sheet)
     records = []
     sex = None
     in_aggregates = False
@@ -228,7 +243,16 @@ def parse_mom_block_sheet(
                 integer=integer,
                 allow_flags=True,
             )
-            records.append({"sex": sex, "age_group": age, category_key: cat, "value": v, "flag": flag})
+            records.append(
+                {
+                    "sex": sex,
+                    "age_group": age,
+                    category_key: cat,
+                    "value": v,
+                    "flag": flag,
+                    WHERE: at(i + 1, _col_letter(j)),
+                }
+            )
     if not records:
         raise SourceTableError(path, "no data rows", sheet=sheet)
     return pd.DataFrame.from_records(records)

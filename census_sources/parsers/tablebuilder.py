@@ -3,7 +3,8 @@
 Layout: ~9-10 metadata lines (``Theme:``, ``Table Title:``, ``Data last updated:``, ``Source:``, a unit cell such
 as ``Thousand``), a header row whose first cell is ``Data Series`` followed by years in descending order with a
 trailing space (``"2024 "``), indented row labels (leading spaces = nesting; unindented rows open a block), a
-blank line, then footnotes and notation. Cells: ``-`` nil, ``na`` not available. Values in thousands.
+blank line, then footnotes and notation (a row with figures but a blank label is an error, not the end of the block).
+Cells: ``-`` nil, ``na`` not available. Values in thousands.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def read_tablebuilder(path: Path, *, year: str | None = None, scale: float = 100
     for i in range(header_at + 1, len(rows)):
         row = rows[i]
         if not row or not row[0].strip():
+            if any(c.strip() for c in row[1:]):  # a lost label, not the blank line that ends the block
+                raise SourceTableError(path, "a row with figures but no label", row=i + 1, column="Data Series")
             break  # blank line ends the data block; footnotes follow
         label = row[0]
         indent = len(label) - len(label.lstrip(" "))

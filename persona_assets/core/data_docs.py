@@ -30,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from census_sources.staging import staged_folder
 from persona_assets.core import gx_suites
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -147,8 +148,7 @@ def build_data_docs(
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     specs = [(gx_suites.load_suite(name, suites_dir), df, params) for name, df, params in runs]
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
-    try:
+    with staged_folder(out_dir) as staging:
         docs_runs = _build_site(specs, staging)
         _make_offline(staging)
         _set_title(staging / "index.html", title)
@@ -158,11 +158,6 @@ def build_data_docs(
         problems = check_offline(staging)
         if problems:
             raise DataDocsError("the Data Docs site is not self-contained:\n" + "\n".join(problems))
-        _chmod_like_mkdir(staging)
-        _swap_in(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out_dir / "index.html"
 
 
@@ -440,33 +435,3 @@ def _resolves(ref: str, folder: Path, site: Path) -> bool:
     path = ref.split("?", 1)[0].split("#", 1)[0]
     target = (folder / path).resolve()
     return target.is_file() and target.is_relative_to(site.resolve())
-
-
-# --- swapping the finished site in --------------------------------------------------------------------------------
-
-
-def _chmod_like_mkdir(folder: Path) -> None:
-    """``mkdtemp`` makes a 0700 folder; give it the permissions a plain ``mkdir`` would."""
-    umask = os.umask(0)
-    os.umask(umask)
-    folder.chmod(0o777 & ~umask)
-
-
-def _swap_in(staging: Path, out_dir: Path) -> None:
-    """Replace ``out_dir`` by ``staging``: two renames in the same folder (the gap between them is microseconds)."""
-    old: Path | None = None
-    if out_dir.exists() or out_dir.is_symlink():
-        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-        old.rmdir()
-        os.replace(out_dir, old)
-    try:
-        os.replace(staging, out_dir)
-    except BaseException:
-        if old is not None:
-            os.replace(old, out_dir)
-        raise
-    if old is not None:
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            old.unlink(missing_ok=True)

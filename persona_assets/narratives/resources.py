@@ -1,6 +1,7 @@
 """The one LLM client resource: any litellm model (the embedded local model by default), configured by the
 Dagster UI/run config or by env vars. The API key is read from an env var (``EnvVar``) and never logged, put in
-metadata or shown in the UI (Dagster shows the variable's name, not its value)."""
+metadata or shown in the UI (Dagster shows the variable's name, not its value); credentials inside the endpoint URL
+are redacted wherever it is shown."""
 
 import os
 from pathlib import Path
@@ -8,7 +9,7 @@ from typing import Any
 
 from dagster import ConfigurableResource, EnvVar
 
-from persona_assets.core.narratives.client import LiteLLMClient
+from persona_assets.core.narratives.client import LiteLLMClient, redact_endpoint
 from persona_assets.core.narratives.engine import EngineSettings
 from persona_assets.core.narratives.local_model import DEFAULT_LOCAL_MODEL, PROVIDER, local_model
 from persona_assets.core.narratives.prompts import PromptProfile, select_profile
@@ -87,10 +88,11 @@ class NarrativeLLM(ConfigurableResource):
         )
 
     def describe(self) -> dict[str, Any]:
-        """What may be shown (metadata, logs): everything but the key."""
+        """What may be shown (metadata, logs): everything but the key, and the endpoint without the credentials it
+        may carry (``user:password@``, ``?key=…``: see ``redact_endpoint``)."""
         out: dict[str, Any] = {
             "model": self.model,
-            "api_base": self.api_base or "(provider default)",
+            "api_base": redact_endpoint(self.api_base) or "(provider default)",
             "api_key": "set (from env)" if self.api_key else "none",
             "temperature": self.temperature,
             "top_p": self.top_p,

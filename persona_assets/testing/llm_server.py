@@ -1,12 +1,20 @@
 """A local OpenAI-compatible test server (a real HTTP server on 127.0.0.1) that can inject faults.
 
-``POST /v1/chat/completions`` answers with a narrative built from the FACTS block of the prompt (so it passes
-validation), after an optional latency. Faults are scripted per request: a queue of one-off faults, and/or a
-deterministic per-prompt fault plan (``plan(prompt_index, attempt) -> fault``). Faults: ``429`` (with
-``Retry-After``), ``500``, ``503``, ``timeout`` (sleeps past the client's timeout), ``truncated`` (a cut JSON
-body), ``non_json`` (a body that is not JSON), ``bad_narrative`` (valid JSON that fails validation),
-``empty`` (an empty message). Every request is counted (``requests``) once it is being served (see
-``max_concurrency``). Loopback only.
+``POST /v1/chat/completions`` answers like a provider: with a narrative built from the FACTS block of the prompt (so
+it passes validation) when the prompt has one; otherwise (a health check, another client's prompt, e.g. NVIDIA's
+Data Designer) with a short text, or with an object that satisfies the requested JSON schema. Message ``content``
+may be a string or a list of parts (``[{"type": "text", "text": …}]``). An optional latency is added.
+
+Faults are scripted per request: a queue of one-off faults, and/or a deterministic per-prompt fault plan
+(``plan(request, attempt) -> fault``). Each fault in :data:`FAULTS` turns the normal answer into the reply a broken
+provider would send: ``429`` (with ``Retry-After: retry_after_s``, which may be negative), ``500``, ``502`` (an HTML
+page, as gateways send), ``503``, ``timeout`` (sleeps past the client's timeout), ``truncated`` (a cut JSON body),
+``non_json`` (a body that is not JSON), ``bad_narrative`` (valid JSON that fails validation), ``empty`` (an empty
+message), ``no_choices`` (``choices: []``), ``null_message`` (``message: null``), ``non_string_content``
+(``content: 42``), ``string_usage`` (``usage`` counts as strings), ``context_window`` (a 400 saying the context
+length is exceeded), and any other three-digit status (``"401"``, ``"403"``…) with an OpenAI error body. To add
+one, add a function to :data:`FAULTS`.
+Every request is counted (``requests``) once it is being served (see ``max_concurrency``). Loopback only.
 
 ``max_concurrency`` makes it a provider with a concurrency limit C, like a vLLM server's ``max_num_seqs`` or a
 gateway's per-key cap: at most C requests are served at once (each taking the latency L); further requests queue
@@ -17,6 +25,7 @@ served now, ``peak_active`` the largest number served at once; ``GET /v1/stats``
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import threading
 import time
@@ -28,7 +37,9 @@ from typing import Any
 from persona_assets.core.narratives.prompts import read_facts
 from persona_assets.core.schema import LIST_FIELDS, LLM_FIELDS, PERSONA_FIELDS
 
-FAULTS = ("429", "500", "503", "timeout", "truncated", "non_json", "bad_narrative", "empty")
+JSON = "application/json"
+#: An HTTP reply: status, body, headers (``Content-Type`` included).
+Reply = tuple[int, bytes, dict[str, str]]
 
 
 def narrative_for(facts: dict[str, Any]) -> dict[str, Any]:
@@ -52,6 +63,168 @@ def narrative_for(facts: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def message_text(content: Any) -> str:
+    """The text of a message's ``content``: a string, or a list of parts whose text parts are joined."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type", "text") == "text")
+    return ""
+
+
+def text_messages(request: dict[str, Any]) -> list[dict[str, str]]:
+    messages = request.get("messages")
+    if not isinstance(messages, list):
+        return []
+    return [
+        {"role": str(m.get("role", "")), "content": message_text(m.get("content"))}
+        for m in messages
+        if isinstance(m, dict)
+    ]
+
+
+def facts_of(request: dict[str, Any]) -> dict[str, Any] | None:
+    """The FACTS block of the prompt, or None when the prompt has none."""
+    try:
+        return read_facts(text_messages(request))
+    except (ValueError, json.JSONDecodeError):
+        return None
+
+
+def instance_of(schema: dict[str, Any], defs: dict[str, Any] | None = None) -> Any:
+    """A small value that satisfies ``schema`` (the JSON-schema subset structured-output clients send: types,
+    ``properties``/``required``, ``items`` with ``minItems``, ``enum``/``const``, ``anyOf``/``oneOf``, string lengths,
+    numeric minimums, local ``$ref`` into ``$defs``/``definitions``). Formats and patterns are not honoured."""
+    defs = defs if defs is not None else {**schema.get("definitions", {}), **schema.get("$defs", {})}
+    if "$ref" in schema:
+        return instance_of(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if schema.get(key):
+            return instance_of(schema[key][0], defs)
+    kind = schema.get("type", "object" if "properties" in schema else "string")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {k: instance_of(props.get(k, {}), defs) for k in dict.fromkeys([*schema.get("required", []), *props])}
+    if kind == "array":
+        item = schema.get("items", {})
+        return [instance_of(item, defs) for _ in range(max(1, schema.get("minItems", 1)))]
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1)
+        return int(low) if kind == "integer" else float(low)
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    text = "a short generic answer from the test server"
+    low, high = schema.get("minLength", 0), schema.get("maxLength", len(text))
+    return (text * (low // len(text) + 1))[: max(low, min(high, len(text)))]
+
+
+def answer_for(request: dict[str, Any]) -> str:
+    """The message content a healthy provider answers with."""
+    facts = facts_of(request)
+    if facts is not None:
+        return json.dumps(narrative_for(facts))
+    fmt = request.get("response_format") if isinstance(request.get("response_format"), dict) else {}
+    if fmt.get("type") == "json_schema":
+        return json.dumps(instance_of(fmt.get("json_schema", {}).get("schema", {})))
+    if fmt.get("type") == "json_object":
+        return json.dumps({"answer": "ok"})
+    return "OK"
+
+
+def completion(content: Any) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": "test-model",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": 100, "completion_tokens": 200, "total_tokens": 300},
+    }
+
+
+def json_reply(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
+    return status, json.dumps(obj).encode(), {"Content-Type": JSON, **(headers or {})}
+
+
+def error_reply(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> Reply:
+    return json_reply({"error": {"message": message, "type": kind}}, status, headers)
+
+
+def _edit(body: dict[str, Any], edit: Callable[[dict[str, Any]], None]) -> Reply:
+    edit(body)
+    return json_reply(body)
+
+
+def _timeout(srv: LLMTestServer, request: dict[str, Any], body: dict[str, Any]) -> Reply:
+    time.sleep(srv.timeout_sleep_s)
+    return json_reply(body)
+
+
+def _bad_narrative(srv: LLMTestServer, request: dict[str, Any], body: dict[str, Any]) -> Reply:
+    answer = {**narrative_for(facts_of(request) or {}), "persona": "Someone likes things."}
+    return _edit(body, lambda b: b["choices"][0]["message"].update(content=json.dumps(answer)))
+
+
+def _cut(reply: Reply) -> Reply:
+    code, data, headers = reply
+    return code, data[: len(data) // 2], headers
+
+
+#: A fault takes the server, the request and the healthy completion body and returns the reply to send instead.
+Fault = Callable[["LLMTestServer", dict[str, Any], dict[str, Any]], Reply]
+
+FAULTS: dict[str, Fault] = {
+    "429": lambda srv, req, body: error_reply(
+        429, "rate limited", "rate_limit", {"Retry-After": f"{srv.retry_after_s:g}"}
+    ),
+    "500": lambda srv, req, body: error_reply(500, "server error", "server_error"),
+    "502": lambda srv, req, body: (
+        502,
+        b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>",
+        {"Content-Type": "text/html"},
+    ),
+    "503": lambda srv, req, body: error_reply(503, "server error", "server_error"),
+    "timeout": _timeout,
+    "truncated": lambda srv, req, body: _cut(json_reply(body)),
+    "non_json": lambda srv, req, body: (200, b"<html>upstream proxy error</html>", {"Content-Type": JSON}),
+    "bad_narrative": _bad_narrative,
+    "empty": lambda srv, req, body: _edit(body, lambda b: b["choices"][0]["message"].update(content="")),
+    "no_choices": lambda srv, req, body: _edit(body, lambda b: b.update(choices=[])),
+    "null_message": lambda srv, req, body: _edit(body, lambda b: b["choices"][0].update(message=None)),
+    "non_string_content": lambda srv, req, body: _edit(body, lambda b: b["choices"][0]["message"].update(content=42)),
+    "string_usage": lambda srv, req, body: _edit(
+        body, lambda b: b.update(usage={"prompt_tokens": "100", "completion_tokens": "lots", "total_tokens": "?"})
+    ),
+    "context_window": lambda srv, req, body: json_reply(
+        {
+            "error": {
+                "message": "This model's maximum context length is 4096 tokens.",
+                "type": "invalid_request_error",
+                "code": "context_length_exceeded",
+            }
+        },
+        400,
+    ),
+}
+
+
+def fault_reply(fault: str, srv: LLMTestServer, request: dict[str, Any], body: dict[str, Any]) -> Reply:
+    """The reply for a named fault; any other three-digit name is that HTTP status with an OpenAI error body."""
+    if fault in FAULTS:
+        return FAULTS[fault](srv, request, body)
+    if fault.isdigit() and len(fault) == 3:
+        return error_reply(int(fault), f"test server: HTTP {fault}", "test_fault")
+    return error_reply(500, f"test server: unknown fault {fault!r}", "server_error")
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: LLMTestServer  # type: ignore[assignment]
     # like a production server: persistent HTTP/1.1 connections (every response sends Content-Length), no Nagle
@@ -61,10 +234,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:  # quiet
         return
 
-    def _send(self, code: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+    def _send(self, reply: Reply) -> None:
+        code, body, headers = reply
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        for k, v in (headers or {}).items():
+        for k, v in headers.items():
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -80,58 +253,24 @@ class _Handler(BaseHTTPRequestHandler):
                     "peak_active": srv.peak_active,
                     "max_concurrency": srv.max_concurrency,
                 }
-            self._send(200, json.dumps(stats).encode())
+            self._send(json_reply(stats))
         elif self.path.rstrip("/").endswith("/models"):
-            self._send(200, json.dumps({"object": "list", "data": [{"id": "test-model", "object": "model"}]}).encode())
+            self._send(json_reply({"object": "list", "data": [{"id": "test-model", "object": "model"}]}))
         else:
-            self._send(404, b"{}")
+            self._send(json_reply({}, 404))
 
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length", "0"))
-        request = json.loads(self.rfile.read(length) or b"{}")
+        try:
+            request = json.loads(self.rfile.read(length) or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            request = None
+        if not isinstance(request, dict):
+            self._send(error_reply(400, "request body is not JSON (an object expected)", "invalid_request_error"))
+            return
         srv = self.server
         with srv.slot():
-            self._serve(srv, request)
-
-    def _serve(self, srv: LLMTestServer, request: dict[str, Any]) -> None:
-        fault = srv.next_fault(request)
-        if srv.latency_s:
-            time.sleep(srv.latency_s)
-        if fault == "429":
-            self._send(
-                429,
-                b'{"error": {"message": "rate limited", "type": "rate_limit"}}',
-                {"Retry-After": str(srv.retry_after_s)},
-            )
-            return
-        if fault in ("500", "503"):
-            self._send(int(fault), b'{"error": {"message": "server error", "type": "server_error"}}')
-            return
-        if fault == "timeout":
-            time.sleep(srv.timeout_sleep_s)
-        facts = read_facts(request.get("messages", []))
-        content = json.dumps(narrative_for(facts))
-        if fault == "bad_narrative":
-            content = json.dumps({**narrative_for(facts), "persona": "Someone likes things."})
-        if fault == "empty":
-            content = ""
-        body = json.dumps(
-            {
-                "id": "chatcmpl-test",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": "test-model",
-                "choices": [
-                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
-                ],
-                "usage": {"prompt_tokens": 100, "completion_tokens": 200, "total_tokens": 300},
-            }
-        ).encode()
-        if fault == "truncated":
-            body = body[: len(body) // 2]
-        if fault == "non_json":
-            body = b"<html>upstream proxy error</html>"
-        self._send(200, body)
+            self._send(srv.reply(request))
 
 
 class LLMTestServer(ThreadingHTTPServer):
@@ -171,16 +310,25 @@ class LLMTestServer(ThreadingHTTPServer):
         with self._lock:
             self.requests += 1
             self.bodies.append(request)
-            try:
-                key = json.dumps(read_facts(request.get("messages", [])), sort_keys=True)
-            except (ValueError, json.JSONDecodeError):
-                key = "?"
+            facts = facts_of(request)
+            if facts is not None:
+                key = json.dumps(facts, sort_keys=True)
+            else:  # a prompt without FACTS: counted by its text
+                key = hashlib.sha256(json.dumps(text_messages(request)).encode()).hexdigest()
             self.seen[key] += 1
             n = self.seen[key]
             fault = self.queue.popleft() if self.queue else (self.plan(request, n) if self.plan else None)
             if fault:
                 self.faults_served[fault] += 1
             return fault
+
+    def reply(self, request: dict[str, Any]) -> Reply:
+        """The reply to one chat-completion request: the healthy answer, or what the scripted fault makes of it."""
+        fault = self.next_fault(request)
+        if self.latency_s:
+            time.sleep(self.latency_s)
+        body = completion(answer_for(request))
+        return json_reply(body) if fault is None else fault_reply(fault, self, request, body)
 
     @contextlib.contextmanager
     def slot(self) -> Iterator[None]:
