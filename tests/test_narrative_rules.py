@@ -234,3 +234,10 @@ def test_a_relatives_faith_is_not_the_persons() -> None:
     assert "religion" not in reasons(
         "cultural_background", "Sharon offers incense at a Taoist temple at Chinese New Year."
     )
+
+
+def test_a_relatives_profession_is_not_the_persons() -> None:
+    assert "profession" not in reasons(
+        "cultural_background", "Sharon's mother is a teacher and her father a carpenter."
+    )
+    assert "profession" in reasons("cultural_background", "Sharon is a piano teacher who gives lessons every evening.")

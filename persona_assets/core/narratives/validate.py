@@ -411,9 +411,10 @@ def check_other_religion(low: str, allowed: set[str]) -> bool:
 
 
 def _is_past_or_dream(text: str, start: int) -> bool:
-    """Whether the clause before ``start`` (up to 6 words) makes a claim past or hoped-for, not present."""
-    before = re.split(r"[.;!?]", text[:start])[-1]
-    return bool(PAST_OR_DREAM.search(" ".join(before.split()[-6:])))
+    """Whether the clause before ``start`` (up to 6 words) makes a claim past or hoped-for, not present, or about a
+    relative or friend (``her mother is a teacher``) rather than the person."""
+    before = " ".join(re.split(r"[.;!?,]|\band\b", text[:start])[-1].split()[-6:])
+    return bool(PAST_OR_DREAM.search(before) or RELATIVES.search(before))
 
 
 def check_profession(low: str, record: dict[str, Any]) -> bool:
