@@ -9,7 +9,9 @@ and example anchoring. Pure Python and numpy (no Dagster, no NLP library).
 - **distinct-n** (Li et al., 2016): distinct n-grams / all n-grams of one field, over all its texts.
 - **Near-duplicates**: word 3-gram shingle sets compared by Jaccard similarity; candidate pairs from MinHash
   (128 hashes, 32 bands of 4: a pair at Jaccard 0.6 is a candidate with probability 0.99), each candidate pair
-  then checked exactly, so a pair is only counted at a true Jaccard of at least the threshold.
+  then checked exactly, so a pair is only counted at a true Jaccard of at least the threshold (a band shared by
+  more than ``BUCKET_ALL_PAIRS`` texts contributes its neighbouring pairs and pairs with its first text, to stay
+  linear on templated corpora).
 - **Nouns** (a heuristic, no tagger): the head of each noun phrase, taken as the last word of a run of content
   words that follows a determiner, possessive, number or preposition and ends at punctuation or a function word
   ("at the community **centre** on Sundays"), plus the last word of each list item ("evening **walks**").
@@ -43,6 +45,7 @@ TOKEN_ENCODING = "o200k_base"
 NEAR_DUPLICATE_JACCARD = 0.6
 SHINGLE_WORDS = 3
 MINHASH_PERMUTATIONS, MINHASH_BANDS = 128, 32
+BUCKET_ALL_PAIRS = 50  # texts sharing a band: all pairs are checked up to this many, else neighbours and the first
 ANCHOR_MIN_TERMS = 2
 NAME_TOKEN = "<name>"
 
@@ -220,10 +223,11 @@ def find_near_duplicates(word_lists: Sequence[Sequence[str]], threshold: float =
         for k, key in enumerate(signatures[:, b * rows : (b + 1) * rows]):
             buckets.setdefault(key.tobytes(), []).append(int(has[k]))
         for members in buckets.values():
-            if 1 < len(members) <= 500:
+            if 1 < len(members) <= BUCKET_ALL_PAIRS:
                 candidates.update((a, c) for i, a in enumerate(members) for c in members[i + 1 :])
-            elif len(members) > 500:  # a very common text: every member is a duplicate of the first
-                flags[members] = True
+            elif len(members) > BUCKET_ALL_PAIRS:  # a very common band: neighbours and the first (linear, not n²)
+                candidates.update(zip(members, members[1:], strict=False))
+                candidates.update((members[0], c) for c in members[2:])
     for a, c in candidates:
         if flags[a] and flags[c]:
             continue
@@ -332,9 +336,15 @@ def distinctive_terms() -> dict[str, dict[str, frozenset[str]]]:
     return out
 
 
-def match_terms(words: Sequence[str], terms: frozenset[str]) -> set[str]:
-    """The terms of ``terms`` that ``words`` contain, a word inside a matched phrase counted once."""
-    grams = {" ".join(g) for n in (1, 2, 3) for g in ngrams(words, n)}
+def list_grams(words: Sequence[str]) -> frozenset[str]:
+    """Every 1-, 2- and 3-gram of ``words``, joined by spaces."""
+    return frozenset(" ".join(g) for n in (1, 2, 3) for g in ngrams(words, n))
+
+
+def match_terms(grams: frozenset[str], terms: frozenset[str]) -> set[str]:
+    """The terms of ``terms`` among ``grams`` (``list_grams``), a word inside a matched phrase counted once."""
     found = grams & terms
+    if len(found) < ANCHOR_MIN_TERMS:
+        return set(found)
     phrases = [t for t in found if " " in t]
     return {t for t in found if " " in t or not any(t in p.split() for p in phrases)}

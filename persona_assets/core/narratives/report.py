@@ -41,11 +41,13 @@ from persona_assets.core.narratives.metrics import (
     distinctive_terms,
     find_near_duplicates,
     find_nouns,
+    list_grams,
     list_name_tokens,
     match_terms,
     split_clauses,
     split_words,
 )
+from persona_assets.core.narratives.partition import select_records
 from persona_assets.core.narratives.places import find_places
 from persona_assets.core.narratives.prompts import COMPACT, FULL, PromptProfile
 from persona_assets.core.narratives.validate import RULES, check_text
@@ -57,6 +59,9 @@ from persona_assets.core.schema import LIST_FIELDS, LLM_FIELDS, PERSONA_FIELDS, 
 NVIDIA_TOKENS_PER_PERSONA = 54
 NVIDIA_TOKENS_PER_RECORD = 800
 TOP_TERMS = 30
+#: Records the per-text rule, place, noun and anchoring measures read at most (a simple random sample in uuid-hash
+#: order, as ``partition.select_records`` draws); lengths, distinct-n and near-duplicates use every record.
+MAX_DETAIL_RECORDS = 10_000
 #: Prompt versions before profiles existed (no ``+``) showed the one retired worked example.
 LEGACY_EXAMPLE = RETIRED_EXAMPLES[0].key
 NAME_COLUMNS = ("full_name", "first_name", "middle_name", "last_name", "preferred_english_name")
@@ -143,6 +148,9 @@ def build_narrative_report(narratives: pd.DataFrame, residents: pd.DataFrame) ->
     names = [list_name_tokens(r.get(c) for c in NAME_COLUMNS) for r in records]
     attempts = pd.to_numeric(narratives.get("attempts"), errors="coerce").fillna(1).astype(int)
     n, n_ok = len(narratives), len(ok)
+    detail = np.zeros(n_ok, dtype=bool)
+    detail[select_records(ok[["uuid"]], MAX_DETAIL_RECORDS).index.to_numpy()] = True
+    n_detail = int(detail.sum())
 
     # per field: lengths, diversity, near-duplicates, places, current rules
     field_rows, lengths, near_any = [], {}, np.zeros(n_ok, dtype=bool)
@@ -150,13 +158,15 @@ def build_narrative_report(narratives: pd.DataFrame, residents: pd.DataFrame) ->
     nouns: Counter[str] = Counter()
     flagged: Counter[str] = Counter()
     flagged_records: dict[str, set[str]] = {}
-    place_any = np.zeros(n_ok, dtype=bool)
+    place_any = np.zeros(n_detail, dtype=bool)
     place_texts = 0
+    words_by_field: dict[str, list[list[str]]] = {}
     record_tokens = np.zeros(n_ok, dtype=np.int64)
     profiles = [profile_of(v) for v in ok.get("prompt_version", pd.Series([None] * n_ok))]
     for f in LLM_FIELDS:
         texts = [_text_of(f, v) for v in ok[f]] if f in ok else [""] * n_ok
         words = [split_words(t, nm) for t, nm in zip(texts, names, strict=True)]
+        words_by_field[f] = [w for w, d in zip(words, detail, strict=True) if d]
         tokens = count_tokens(texts)
         chars = np.array([len(t) for t in texts], dtype=np.int64)
         record_tokens += tokens
@@ -164,26 +174,29 @@ def build_narrative_report(narratives: pd.DataFrame, residents: pd.DataFrame) ->
         near = find_near_duplicates(words)
         near_any |= near
         trigrams.update(count_trigrams(words))
+        sampled = [
+            (v, t, nm, r, p)
+            for v, t, nm, r, p, d in zip(ok[f], texts, names, records, profiles, detail, strict=True)
+            if d
+        ]
         if f in LIST_FIELDS:
-            for items in ok[f]:
+            for items, *_ in sampled:
                 for item in _as_list(items):
                     w = split_words(item)
                     if w:
                         nouns[w[-1]] += 1
         else:
-            for t, nm in zip(texts, names, strict=True):
+            for _, t, nm, _, _ in sampled:
                 for clause in split_clauses(t):
                     nouns.update(find_nouns(split_words(clause, nm)))
         places = np.array(
-            [
-                bool(find_places(t, [r.get("full_name"), r.get("preferred_english_name")]))
-                for t, r in zip(texts, records, strict=True)
-            ]
+            [bool(find_places(t, [r.get("full_name"), r.get("preferred_english_name")])) for _, t, _, r, _ in sampled],
+            dtype=bool,
         )
         if f in TEXT_FIELDS:
             place_any |= places
             place_texts += int(places.sum())
-            for t, r, p in zip(texts, records, profiles, strict=True):
+            for _, t, _, r, p in sampled:
                 for reason in check_text(f, t, r, PLANNING_AREAS, p):
                     rule = reason.split(":", 1)[0]
                     flagged[rule] += 1
@@ -196,7 +209,7 @@ def build_narrative_report(narratives: pd.DataFrame, residents: pd.DataFrame) ->
             "distinct_2": round(distinct_n(words, 2), 4),
             "distinct_3": round(distinct_n(words, 3), 4),
             "near_duplicate_share": round(float(near.mean()), 4) if n_ok else 0.0,
-            "real_place_share": round(float(places.mean()), 4) if n_ok else 0.0,
+            "real_place_share": round(float(places.mean()), 4) if n_detail else 0.0,
         }
         if f in LIST_FIELDS:
             row["items_mean"] = round(float(np.mean([len(_as_list(v)) for v in ok[f]])), 2) if n_ok else np.nan
@@ -204,7 +217,8 @@ def build_narrative_report(narratives: pd.DataFrame, residents: pd.DataFrame) ->
     fields = pd.DataFrame(field_rows)
 
     # example anchoring
-    anchoring, anchored_terms, anchored_share, background_share = _measure_anchoring(ok, names)
+    sample = ok.loc[detail].reset_index(drop=True)
+    anchoring, anchored_terms, anchored_share, background_share = _measure_anchoring(sample, words_by_field)
 
     # the validator's reasons per rule
     rejected = _reason_counts(narratives.get("rejected_reasons"))
@@ -241,8 +255,9 @@ def build_narrative_report(narratives: pd.DataFrame, residents: pd.DataFrame) ->
         "near_duplicate_jaccard": NEAR_DUPLICATE_JACCARD,
         "example_anchoring_share": anchored_share,
         "example_anchoring_background_share": background_share,
-        "real_place_text_share": round(place_texts / (n_ok * len(TEXT_FIELDS)), 4) if n_ok else 0.0,
-        "real_place_record_share": round(float(place_any.mean()), 4) if n_ok else 0.0,
+        "real_place_text_share": round(place_texts / (n_detail * len(TEXT_FIELDS)), 4) if n_detail else 0.0,
+        "real_place_record_share": round(float(place_any.mean()), 4) if n_detail else 0.0,
+        "detail_records": n_detail,
         "ok_records_flagged_by_current_rules": len(set().union(*flagged_records.values())) if flagged_records else 0,
         "prompt_versions": ", ".join(sorted({str(v) for v in narratives.get("prompt_version", pd.Series()).dropna()})),
         "models": ", ".join(sorted({str(v) for v in narratives.get("model", pd.Series()).dropna()})),
@@ -260,9 +275,12 @@ def build_narrative_report(narratives: pd.DataFrame, residents: pd.DataFrame) ->
     )
 
 
-def _measure_anchoring(ok: pd.DataFrame, names: list[tuple[str, ...]]) -> tuple[pd.DataFrame, list, float, float]:
+def _measure_anchoring(
+    ok: pd.DataFrame, words_by_field: dict[str, list[list[str]]]
+) -> tuple[pd.DataFrame, list, float, float]:
     """Per example: records shown it, share of those anchored to it, share of the others anchored to it (the
-    background rate of the measure); the most reused terms; overall shares."""
+    background rate of the measure); the most reused terms; overall shares. ``words_by_field``: each field's words
+    of the records of ``ok``, in order."""
     terms = distinctive_terms()
     n = len(ok)
     shown = [
@@ -270,12 +288,11 @@ def _measure_anchoring(ok: pd.DataFrame, names: list[tuple[str, ...]]) -> tuple[
     ]
     anchored = {k: np.zeros(n, dtype=bool) for k in terms}
     reused: Counter[str] = Counter()
-    for i in range(n):
-        for key, per_field in terms.items():
-            for f in LLM_FIELDS:
-                if f not in ok:
-                    continue
-                found = match_terms(split_words(_text_of(f, ok.at[i, f]), names[i]), per_field.get(f, frozenset()))
+    for f, word_lists in words_by_field.items():
+        for i, words in enumerate(word_lists):
+            grams = list_grams(words)
+            for key, per_field in terms.items():
+                found = match_terms(grams, per_field.get(f, frozenset()))
                 if len(found) >= ANCHOR_MIN_TERMS:
                     anchored[key][i] = True
                     if shown[i] == key:
