@@ -10,26 +10,32 @@ Rules (deliberately conservative: they catch clear contradictions, not style; ``
 - ``sex``: in a persona text, pronouns of the other sex outnumber the person's own;
 - ``age``: an explicit age of the person (``34-year-old``, ``aged 34``, ``in her thirties``) more than 2 years (or
   a decade) off; an age followed by a relation (``her 10-year-old son``) is someone else's;
-- ``marital``: a current spouse for someone single, widowed or divorced (``late`` spouses are fine), or
-  ``single``/``unmarried`` for someone married;
-- ``religion``: an adherent word of another religion (``a devout Muslim`` for a Buddhist);
-- ``occupation``: a job for someone not working, or ``retired`` for someone employed;
+- ``marital``: a current spouse for someone single, widowed or divorced (``late`` spouses and denied ones, ``has no
+  wife``, are fine), or ``single``/``unmarried``/``a single mother`` for someone married;
+- ``religion``: an adherent word of another religion (``a devout Muslim`` for a Buddhist) describing the person, not
+  a relative or friend (``her grandmother, a devout Catholic``); Buddhist and Taoist practice mix freely;
+- ``occupation``: a job (``works as``, ``the family's breadwinner``) for someone not working (``works as a national
+  serviceman`` is the status, not a job), or the person retired while employed;
 - ``profession``: in a field about life outside work (sport, arts, travel, food, family, culture, hobbies), a
-  present claim of a food, arts or sports profession or of running a food business (``is a talented chef``,
-  ``runs a restaurant``, ``a professional dancer``) that the occupation and industry do not bear out (food work
-  needs the food-services industry; any job claim contradicts a non-working status); past jobs (``a retired
-  chef``, ``used to run a stall``), pastimes (``a home cook``) and dreams (``hopes to open a café``) are fine;
-- ``life_event``: events the age rules out: own children under 18, teenage children under 28, adult children under
-  34, grandchildren under 38, a single parent under 18, retirement under 45, a working life of N years longer
-  than age - 14, a marriage of N years longer than age - 16;
+  present claim of a food, arts, sports or teaching profession or of running a food business (``is a talented
+  chef``, ``runs a restaurant``, ``a professional dancer``, ``is a music teacher``) that the occupation and
+  industry do not bear out (food work needs the food-services industry; any job claim contradicts a non-working
+  status); past jobs (``a retired chef``), pastimes (``a home cook``), dreams (``hopes to open a café``) and
+  relatives' jobs (``her mother is a teacher``) are fine;
+- ``life_event``: events the age rules out: own children under 18, teenage children under 28 or from 70, adult
+  children under 34, grandchildren under 38, a single parent under 18, the person's retirement under 45 (or
+  retired for so long that it began before 45), a working life of N years longer than age - 14, a marriage of N
+  years longer than age - 16;
 - ``travel``: travel *to* Singapore or a visit to Singapore (the person lives there), a "small town" or "village"
   in Singapore;
-- ``place``: a university or polytechnic named after a planning area (none is), a planning area misspelt
-  (``Tanlin``; ``places.py``);
-- ``education``: a degree claimed by someone whose highest qualification is not a degree, or university study by
-  someone below post-secondary;
+- ``place``: a university or polytechnic named after a planning area (none is), a beach in an inland area
+  (``Bishan Beach``), a planning area misspelt (``Tanlin``; ``places.py``);
+- ``education``: a degree claimed by someone whose highest qualification is not a degree; university study or a
+  graduate profession (lawyer, doctor …) by someone below post-secondary; "no formal education" for someone with
+  secondary education or more;
 - ``dwelling``: a condominium or landed home for an HDB resident, an HDB flat for a condominium or landed
-  resident, or a flat of the wrong size (``a four-room flat`` in an HDB 3-room record);
+  resident (any flat for a landed one), or a flat of the wrong size (``a four-room flat`` or ``a one-bedroom
+  flat`` in an HDB 3-room record);
 - ``planning_area``: ``lives in`` / ``living in`` / ``home in`` another planning area;
 - ``placeholder``: a text or list item that says nothing (``none``, ``not specified``, ``N/A``);
 - ``duplicate``: the same text in two fields, or a list with repeated items;
