@@ -60,6 +60,7 @@ CASES = {
                 {},
             ),
             ("culinary_persona", "Sharon is a culinary master who has won numerous cooking competitions.", {}),
+            ("culinary_persona", "Sharon is a passionate and knowledgeable Cantonese chef who cooks for clients.", {}),
             ("culinary_persona", "Sharon recently opened a restaurant serving her family's recipes.", {}),
             ("arts_persona", "Sharon is a professional dancer who performs at the Esplanade every month.", {}),
             (

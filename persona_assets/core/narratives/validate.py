@@ -125,7 +125,7 @@ RELATIVES = re.compile(
 )
 RACE = (
     r"\b(chinese|malay|indian|eurasian)\s+(man|woman|person|people|community|heritage|descent|background|"
-    r"ethnicity|origin|roots)\b|\b(race|racial|ethnic|ethnicity)\b"
+    r"ethnicity|origin|roots|male|female|lady|gentleman|boy|girl)\b|\b(race|racial|ethnic|ethnicity)\b"
 )
 PLACEHOLDER = re.compile(
     r"^\W*(none|n/?a|nil|null|unknown|not (specified|applicable|available|mentioned|provided))\b", re.IGNORECASE
@@ -172,7 +172,7 @@ LEISURE_FIELDS = (
 )
 _HOBBY_MODIFIERS = r"(home|amateur|aspiring|self-taught|weekend|hobby|budding|enthusiastic home|keen home)"
 FOOD_JOB = re.compile(
-    r"\b(?:is|as|became|becoming|works as|working as)\s+(?:a|an)\s+((?:[\w-]+\s+){0,3}?)"
+    r"\b(?:is|as|became|becoming|works as|working as)\s+(?:a|an)\s+((?:[\w-]+\s+){0,5}?)"
     r"(chef|sous-chef|restaurateur|caterer|culinary (?:master|expert|professional)|hawker(?!\s+(?:centre|center|"
     r"centres|stalls?|food|fare|dish|dishes|favourites?)))\b"
 )
