@@ -242,3 +242,17 @@ def test_a_relatives_profession_is_not_the_persons() -> None:
         "cultural_background", "Sharon's mother is a teacher and her father a carpenter."
     )
     assert "profession" in reasons("cultural_background", "Sharon is a piano teacher who gives lessons every evening.")
+
+
+def test_a_text_reusing_the_shown_examples_terms_is_anchored_and_others_are_not() -> None:
+    from persona_assets.core.narratives.examples import choose_example
+
+    uuids = [f"00000000-0000-5000-8000-{i:012d}" for i in range(40)]
+    shown_arjun = next(u for u in uuids if choose_example(u).key == "arjun")
+    shown_other = next(u for u in uuids if choose_example(u).key != "arjun")
+    text = "Sharon builds payment software at a telecoms company, the colleague everyone asks for help."
+    assert "anchor" in reasons("professional_persona", text, uuid=shown_arjun)
+    assert "anchor" not in reasons("professional_persona", text, uuid=shown_other)  # never shown: her own words
+    assert "anchor" not in reasons(
+        "professional_persona", "Sharon checks insurance claims for a large firm.", uuid=shown_arjun
+    )

@@ -351,6 +351,7 @@ def repair_hint(rule: str, record: dict[str, Any], profile: PromptProfile = COMP
         "planning_area": f"the person lives in {record.get('planning_area')}",
         "race": "do not name a race or ethnic group; show heritage through food, festivals, language or faith",
         "copy": "do not reuse the example's wording",
+        "anchor": "write about this person's own life, not the example's: none of its details",
         "placeholder": "write real content, never 'none' or 'not specified'",
         "length": profile.length_hint(),
         "duplicate": "every text and list item must be different",

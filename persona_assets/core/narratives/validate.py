@@ -41,6 +41,9 @@ Rules (deliberately conservative: they catch clear contradictions, not style; ``
 - ``duplicate``: the same text in two fields, or a list with repeated items;
 - ``copy``: a text or list copied from a worked example (any run of 10 words in common with any example, shown
   now or earlier: ``examples.py``);
+- ``anchor``: a text that reuses at least two distinctive terms of the same field of the worked example the
+  record's prompt showed (``compact``; the measure of the narrative report, ``metrics.py``): the example's
+  crane and port reworded into someone else's working life;
 - ``race``: a race named as such (``Chinese woman``, ``Malay heritage``, ``ethnicity``, ``race``), against the
   guardrail to convey heritage through practice.
 
@@ -56,7 +59,15 @@ from functools import cache
 from typing import Any
 
 from persona_assets.core.model.derived import STATUSES
-from persona_assets.core.narratives.examples import ALL_EXAMPLES
+from persona_assets.core.narratives.examples import ALL_EXAMPLES, choose_example
+from persona_assets.core.narratives.metrics import (
+    ANCHOR_MIN_TERMS,
+    distinctive_terms,
+    list_grams,
+    list_name_tokens,
+    match_terms,
+    split_words,
+)
 from persona_assets.core.narratives.places import find_invented_institutions, find_misspelt_areas, list_places
 from persona_assets.core.narratives.prompts import COMPACT, PromptProfile
 from persona_assets.core.schema import (
@@ -86,6 +97,7 @@ RULES = (
     "placeholder",
     "duplicate",
     "copy",
+    "anchor",
     "race",
 )
 
@@ -394,6 +406,19 @@ def _age_reasons(text: str, age: int, field: str) -> list[str]:
     return reasons
 
 
+NAME_COLUMNS = ("full_name", "first_name", "middle_name", "last_name", "preferred_english_name")
+
+
+def find_anchoring(field: str, text: str, record: dict[str, Any], profile: PromptProfile = COMPACT) -> set[str]:
+    """The distinctive terms of the worked example shown to this record (same field) that ``text`` reuses, when
+    there are at least ``ANCHOR_MIN_TERMS`` of them; empty otherwise, and for profiles without an example."""
+    if not profile.shows_example or not record.get("uuid"):
+        return set()
+    terms = distinctive_terms()[choose_example(str(record["uuid"])).key].get(field, frozenset())
+    found = match_terms(list_grams(split_words(text, list_name_tokens(record.get(c) for c in NAME_COLUMNS))), terms)
+    return found if len(found) >= ANCHOR_MIN_TERMS else set()
+
+
 def check_spouse(low: str) -> bool:
     """A current spouse claimed (not a late one, and not one denied: ``has no wife``)."""
     for m in SPOUSE.finditer(low):
@@ -604,6 +629,8 @@ def check_text(
         reasons.append(f"placeholder: {field}")
     if _shingles(text) & EXAMPLE_SHINGLES:
         reasons.append(f"copy: {field}")
+    elif find_anchoring(field, text, record, profile):
+        reasons.append(f"anchor: {field}")
     names = list_names(record)
     if field in PERSONA_FIELDS and names and not any(n in low for n in names):
         reasons.append(f"name: {field}")
