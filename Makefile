@@ -10,16 +10,22 @@ export GX_ANALYTICS_ENABLED := false
 # idle llama.cpp/OpenMP threads must sleep, not spin
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: run dev test lint format snapshot bench clean install
+.PHONY: run dev test lint format snapshot bench bench-local bench-adaptive clean install
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/build_llama_server.sh
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# CPU build of torch first (pomegranate depends on it; a plain install pulls a multi-GB CUDA build).
 	$(BIN)/pip install -q torch==2.13.0
-	# llama-cpp-python compiles from source (GGML_NATIVE=OFF: a portable build, not tied to this CPU).
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -q -e '.[dev,local-llm]'
+	# llama.cpp's own server, built from the source llama-cpp-python's sdist vendors (cmake + ninja from PyPI, a
+	# portable GGML_NATIVE=OFF build) into $(BIN)/llama-server, skipped when the binary of the pinned version is
+	# there. The build (CPU) runs in the background while pip downloads the rest (network): the tools go in first.
+	scripts/build_llama_server.sh --tools $(VENV)
+	scripts/build_llama_server.sh $(VENV) >$(VENV)/llama-server-build.log 2>&1 & build=$$!; \
+	$(BIN)/pip install -q -e '.[dev,local-llm]' || { kill $$build; exit 1; }; \
+	wait $$build || { tail -40 $(VENV)/llama-server-build.log; exit 1; }; \
+	tail -1 $(VENV)/llama-server-build.log
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -58,6 +64,15 @@ bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/bench_sampler.py
 	$(BIN)/python benchmarks/bench_sampling_e2e.py
+
+# The embedded model's benchmark (in-process baseline vs the local server; ~40-60 min, quiet machine only) and the
+# adaptive-concurrency benchmark (~6-8 min). See benchmarks/README.md.
+bench-local: $(STAMP)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -q -e '.[inprocess-llm]'
+	$(BIN)/python benchmarks/bench_local_narration.py
+
+bench-adaptive: $(STAMP)
+	$(BIN)/python benchmarks/bench_adaptive.py
 
 snapshot: $(STAMP)
 	$(BIN)/python -m census_sources.build --raw ../shared/data/raw

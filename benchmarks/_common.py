@@ -8,6 +8,7 @@ import json
 import os
 import platform
 import resource
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -92,3 +93,15 @@ def write_results(script: str, payload: dict[str, Any]) -> Path:
     path = RESULTS_DIR / f"{script}.json"
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
+
+
+def lscpu() -> dict[str, Any]:
+    """``lscpu``'s model name, CPU count and the SIMD flags llama.cpp uses (empty where there is no lscpu)."""
+    try:
+        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    return {k: fields[k].strip() for k in ("Model name", "CPU(s)", "Thread(s) per core", "Flags") if k in fields} | {
+        "Flags": " ".join(f for f in fields.get("Flags", "").split() if f.startswith(("avx", "fma", "f16c")))
+    }

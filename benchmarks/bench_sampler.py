@@ -1,9 +1,9 @@
 """Sampler core vs pomegranate's ``BayesianNetwork.sample()`` vs pgmpy's forward sampling, on the same network.
 
-All three sample the full 13-node persona network (``network.STRUCTURE``) with the fitted CPTs, unconditionally
-(textbook ancestral sampling; our ``forward_sample(..., stratified=False)``). Network construction (loading the
-snapshot tables, fitting, building each library's model object) is timed separately and excluded from the
-sampling times. The three samplers must agree: marginal frequencies of a few nodes are compared with the exact
+All three sample the full persona network (every node of ``network.STRUCTURE``) with the fitted CPTs,
+unconditionally (textbook ancestral sampling; our ``forward_sample(..., stratified=False)``). Network construction
+(loading the snapshot tables, fitting, building each library's model object) is timed separately and excluded from
+the sampling times. The three samplers must agree: marginal frequencies of a few nodes are compared with the exact
 marginals (computed from the CPTs) and between samplers, as total variation distance (TVD).
 
     python benchmarks/bench_sampler.py            # writes benchmarks/results/bench_sampler.json

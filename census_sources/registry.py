@@ -970,6 +970,276 @@ _INDUSTRY_GHS = {
     "Services - Other Community, Social & Personal Services": "Other Community, Social & Personal Services",
 }
 
+
+# ---------------------------------------------------------------------------------------------- joint cross-tabs
+# Official cross-tabulations that tie two or three record fields together (issue 15): dwelling by the
+# qualification, occupation and marital status of the household head, persons by dwelling x religion x sex,
+# households by household income from work x dwelling, and the 2015 labour force by qualification.
+
+SPEC_FILES.update(
+    {
+        "ghs2015_dwelling_education_households": "ghs2015_datagovsg_pa/resident-households-by-type-of-dwelling-total-and-hqa-of-head-of-household.csv|ghs2015_datagovsg_pa/resident-households-by-type-of-dwelling-hdb-and-hqa-of-head-of-household.csv",  # noqa: E501
+        "ghs2015_dwelling_occupation_households": "ghs2015_datagovsg_pa/resident-households-by-type-of-dwelling-total-and-occupation-of-head-of-household.csv|ghs2015_datagovsg_pa/resident-households-by-type-of-dwelling-hdb-and-occupation-of-head-of-household.csv",  # noqa: E501
+        "ghs2015_dwelling_marital_tenancy_households": "ghs2015_datagovsg_pa/type-of-dwelling-total-marital-status-of-head-of-household-and-tenancy.csv|ghs2015_datagovsg_pa/type-of-dwelling-hdb-marital-status-of-head-of-household-and-tenancy.csv",  # noqa: E501
+        "ghs2015_dwelling_religion_sex": "ghs2015_datagovsg_pa/resident-population-aged-15-years-and-over-by-type-of-dwelling-broad-religion-and-sex.csv|ghs2015_datagovsg_pa/resident-population-aged-15-years-and-over-by-type-of-dwelling-hdb-religion-and-sex.csv",  # noqa: E501
+        "census2020_income_dwelling_households": "census2020/ResidentHouseholdsbyMonthlyHouseholdIncomefromWorkandTypeofDwellingCensusofPopulation2020_tablebuilder.csv",  # noqa: E501
+        "mom_labour_force_education_sex_2015": "mom_tablebuilder/M182271.csv",
+    }
+)
+
+HDB_DWELLINGS = "HDB Dwellings"
+#: Broad dwelling labels of the GHS 2015 long-format files (lower-cased) -> the project's labels.
+GHS_BROAD_DWELLING = {
+    "total": TOTAL,
+    "hdb dwellings": HDB_DWELLINGS,
+    "condominiums and other apartments": "Condominiums and Other Apartments",
+    "landed properties": "Landed Properties",
+    "others": "Others",
+}
+#: HDB flat types as the GHS 2015 "hdb" files spell them (two spellings per type occur).
+GHS_FLAT_TYPES = {
+    "1- and 2-room flats": "HDB 1- and 2-Room Flats",
+    "1-and 2-room flats": "HDB 1- and 2-Room Flats",
+    "3-room flats": "HDB 3-Room Flats",
+    "4-room flats": "HDB 4-Room Flats",
+    "5-room and executive flats": "HDB 5-Room and Executive Flats",
+    "5-room & executive flats": "HDB 5-Room and Executive Flats",
+}
+DWELLING_WITH_HDB_OTHER = (*DWELLING_TYPES, HDB_OTHER)
+TENANCY = {"total": TOTAL, "owner": "Owner", "non-owner": "Non-Owner"}
+RELIGION_GHS_DWELLING = {
+    "total": TOTAL,
+    "no religion": "No Religion",
+    "buddhism": "Buddhism",
+    "taoism": "Taoism",
+    "islam": "Islam",
+    "hinduism": "Hinduism",
+    "sikhism": "Sikhism",
+    "christianity- catholic": "Catholic",
+    "christianity- other christians": "Other Christians",
+    "other religions": "Other Religions",
+}
+GHS_DWELLING_QUIRKS = (
+    "values in thousands → households or persons",
+    "two files: broad dwelling types, and HDB split by flat type",
+    "the publisher's HDB total exceeds its four flat types: the difference is kept as its own category",
+    "cells absent from the long-format download are the publisher's nil ('-') and are stored as 0",
+    "the derived HDB-other cells carry the rounding of five published figures each: reconciliation allows "
+    "200 more per derived cell (slack = 200 x the categories of the widest other key)",
+)
+
+
+def _ghs_dwelling(raw: Path, name: str, levels: dict) -> pd.DataFrame:
+    broad_file, hdb_file = _files(name)
+    return dg.parse_long_dwelling(
+        raw / broad_file,
+        raw / hdb_file,
+        levels,
+        broad=GHS_BROAD_DWELLING,
+        flat_types=GHS_FLAT_TYPES,
+        hdb=HDB_DWELLINGS,
+        hdb_other=HDB_OTHER,
+    )
+
+
+#: Column headings of the Census 2020 income x dwelling Table Builder export -> dwelling labels (None: the HDB
+#: total, checked against its flat types and dropped).
+INCOME_DWELLING_COLUMNS: dict[str, str | None] = {
+    "Total": TOTAL,
+    "HDB Dwellings / Total": None,
+    "HDB Dwellings / 1- & 2- Room Flats2/": "HDB 1- and 2-Room Flats",
+    "HDB Dwellings / 3-Room Flats": "HDB 3-Room Flats",
+    "HDB Dwellings / 4-Room Flats": "HDB 4-Room Flats",
+    "HDB Dwellings / 5-Room & Executive Flats": "HDB 5-Room and Executive Flats",
+    "Condominiums & Other Apartments": "Condominiums and Other Apartments",
+    "Landed Properties": "Landed Properties",
+    "Others": "Others",
+}
+HOUSEHOLD_INCOME_BANDS = (
+    TOTAL,
+    "No Employed Person",
+    "Below 1,000",
+    *(f"{lo:,}-{lo + 999:,}" for lo in range(1000, 15000, 1000)),
+    "15,000-17,499",
+    "17,500-19,999",
+    "20,000 & Over",
+)
+INCOME_ROW_VARIABLE = "Monthly Household Income from Work"
+
+
+def _census_income_dwelling(raw: Path) -> pd.DataFrame:
+    from census_sources.errors import WHERE, located
+    from census_sources.parsers.tablebuilder import read_crosstab
+
+    path = raw / SPEC_FILES["census2020_income_dwelling_households"]
+    tab = read_crosstab(path, INCOME_ROW_VARIABLE, INCOME_DWELLING_COLUMNS)
+    if tab.unit != "Number":
+        raise SourceTableError(path, f"expected figures in 'Number' (households), found unit {tab.unit!r}")
+    hdb_parts = [c for c, v in INCOME_DWELLING_COLUMNS.items() if v and v.startswith("HDB ")]
+    check = dg.check_sum("HDB Dwellings / Total", hdb_parts, tolerance=2)
+    at = located(path, {"income_band": INCOME_ROW_VARIABLE})
+    records = []
+    for line, label, values in tab.rows:
+        band = label.replace(" - ", "-")
+        if band not in HOUSEHOLD_INCOME_BANDS:
+            raise SourceTableError(path, f"unknown income band {label!r}", row=line, column=INCOME_ROW_VARIABLE)
+        check(values, line, path)
+        for col, dwelling in INCOME_DWELLING_COLUMNS.items():
+            if dwelling is not None:
+                records.append(
+                    {"income_band": band, "dwelling_type": dwelling, "count": values[col], WHERE: at(line, col)}
+                )
+    return pd.DataFrame.from_records(records)
+
+
+_SPECS += [
+    TableSpec(
+        name="ghs2015_dwelling_education_households",
+        title="Resident Households by Type of Dwelling and Highest Qualification Attained of Head of Household, "
+        "2015 (General Household Survey 2015)",
+        agency=SINGSTAT,
+        reference="June 2015",
+        url=DATAGOVSG,
+        raw_files=_files("ghs2015_dwelling_education_households"),
+        parse=lambda raw: _ghs_dwelling(
+            raw, "ghs2015_dwelling_education_households", {"education": _label(HQA_GHS, "qualification")}
+        ),
+        keys=("education", "dwelling_type"),
+        unit="households",
+        totals={"education": TOTAL, "dwelling_type": TOTAL},
+        rounding_unit=100,
+        slack=200 * 9,
+        key_values={"education": tuple(HQA_GHS.values()), "dwelling_type": DWELLING_WITH_HDB_OTHER},
+        complete=("education", "dwelling_type"),
+        universe="Resident households, national, by the highest qualification attained of the head of household "
+        "(household heads, not persons)",
+        grounds=("dwelling_type",),  # the dwelling table conditions on the other fields; it does not ground them
+        quirks=GHS_DWELLING_QUIRKS,
+    ),
+    TableSpec(
+        name="ghs2015_dwelling_occupation_households",
+        title="Resident Households by Type of Dwelling and Occupation of Head of Household, 2015 "
+        "(General Household Survey 2015)",
+        agency=SINGSTAT,
+        reference="June 2015",
+        url=DATAGOVSG,
+        raw_files=_files("ghs2015_dwelling_occupation_households"),
+        parse=lambda raw: _ghs_dwelling(
+            raw, "ghs2015_dwelling_occupation_households", {"occupation": _label(OCCUPATION, "occupation")}
+        ),
+        keys=("occupation", "dwelling_type"),
+        unit="households",
+        totals={"occupation": TOTAL, "dwelling_type": TOTAL},
+        rounding_unit=100,
+        slack=200 * 10,
+        key_values={"occupation": tuple(dict.fromkeys(OCCUPATION.values())), "dwelling_type": DWELLING_WITH_HDB_OTHER},
+        complete=("occupation", "dwelling_type"),
+        universe="Resident households whose head is working, national, by the head's occupation (SSOC 2010 major "
+        "groups; household heads, not persons)",
+        grounds=("dwelling_type",),  # the dwelling table conditions on the other fields; it does not ground them
+        quirks=(*GHS_DWELLING_QUIRKS, "SSOC 2010 group names mapped"),
+    ),
+    TableSpec(
+        name="ghs2015_dwelling_marital_tenancy_households",
+        title="Resident Households by Type of Dwelling, Marital Status of Head of Household and Tenancy, 2015 "
+        "(General Household Survey 2015)",
+        agency=SINGSTAT,
+        reference="June 2015",
+        url=DATAGOVSG,
+        raw_files=_files("ghs2015_dwelling_marital_tenancy_households"),
+        parse=lambda raw: _ghs_dwelling(
+            raw,
+            "ghs2015_dwelling_marital_tenancy_households",
+            {"marital_status": _label(MARITAL, "marital"), "tenancy": _label(TENANCY, "tenancy")},
+        ),
+        keys=("marital_status", "tenancy", "dwelling_type"),
+        unit="households",
+        totals={"marital_status": TOTAL, "tenancy": TOTAL, "dwelling_type": TOTAL},
+        rounding_unit=100,
+        slack=200 * 5,
+        key_values={
+            "marital_status": tuple(MARITAL.values()),
+            "tenancy": tuple(TENANCY.values()),
+            "dwelling_type": DWELLING_WITH_HDB_OTHER,
+        },
+        complete=("marital_status", "tenancy", "dwelling_type"),
+        universe="Resident households, national, by the marital status of the head of household and tenancy "
+        "(owner / non-owner of the dwelling; household heads, not persons); compared with the sample in the fit "
+        "report, not fitted",
+        grounds=(),
+        quirks=GHS_DWELLING_QUIRKS,
+    ),
+    TableSpec(
+        name="ghs2015_dwelling_religion_sex",
+        title="Resident Population Aged 15 Years and Over by Type of Dwelling, Religion and Sex, 2015 "
+        "(General Household Survey 2015)",
+        agency=SINGSTAT,
+        reference="June 2015",
+        url=DATAGOVSG,
+        raw_files=_files("ghs2015_dwelling_religion_sex"),
+        parse=lambda raw: _ghs_dwelling(
+            raw,
+            "ghs2015_dwelling_religion_sex",
+            {"religion": _label(RELIGION_GHS_DWELLING, "religion"), "sex": _label(SEX, "sex")},
+        ),
+        keys=("religion", "sex", "dwelling_type"),
+        totals={"religion": TOTAL, "sex": TOTAL, "dwelling_type": TOTAL},
+        rounding_unit=100,
+        slack=200 * 10,
+        key_values={
+            "religion": tuple(RELIGION_GHS_DWELLING.values()),
+            "sex": SEX_KEYS,
+            "dwelling_type": DWELLING_WITH_HDB_OTHER,
+        },
+        complete=("religion", "sex", "dwelling_type"),
+        universe="Residents aged 15+ (persons), national",
+        grounds=("dwelling_type",),  # the dwelling table conditions on the other fields; it does not ground them
+        quirks=(*GHS_DWELLING_QUIRKS, "'Christianity- Catholic' / '- Other Christians' mapped"),
+    ),
+    TableSpec(
+        name="census2020_income_dwelling_households",
+        title="Resident Households by Monthly Household Income from Work and Type of Dwelling "
+        "(Census of Population 2020)",
+        agency=SINGSTAT,
+        reference="June 2020",
+        url=TABLEBUILDER,
+        raw_files=_files("census2020_income_dwelling_households"),
+        parse=_census_income_dwelling,
+        keys=("income_band", "dwelling_type"),
+        unit="households",
+        totals={"income_band": TOTAL, "dwelling_type": TOTAL},
+        rounding_unit=2,
+        key_values={"income_band": HOUSEHOLD_INCOME_BANDS, "dwelling_type": DWELLING_TYPES},
+        complete=("income_band", "dwelling_type"),
+        universe="Resident households, national; household income from work (including employer CPF) in SGD per "
+        "month, 2020 dollars (households, not persons); compared with the sample in the fit report, not fitted",
+        grounds=(),
+        quirks=(
+            "Table Builder layout with a two-level column header and footnotes",
+            "footnote marker in '1- & 2- Room Flats2/' (includes HDB studio apartments)",
+            "HDB total checked against its flat types, then dropped",
+            "income labels '1,000 - 1,999' stored as '1,000-1,999' (the planning-area table's labels)",
+        ),
+    ),
+    TableSpec(
+        name="mom_labour_force_education_sex_2015",
+        title="Resident Labour Force Aged 15 Years And Over By Highest Qualification Attained And Sex, End June, "
+        "Annual (M182271), 2015 column",
+        agency=MOM,
+        reference="June 2015",
+        url=TABLEBUILDER,
+        raw_files=_files("mom_labour_force_education_sex_2015"),
+        parse=lambda raw: mom.labour_force_hqa(raw / SPEC_FILES["mom_labour_force_education_sex_2015"], "2015"),
+        keys=("sex", "education"),
+        totals={"sex": TOTAL, "education": TOTAL},
+        rounding_unit=100,
+        key_values={"sex": SEX_KEYS, "education": tuple(HQA_MOM.values())},
+        complete=("sex", "education"),
+        universe="Resident labour force aged 15+, 2015 (the year of the GHS 2015 qualification table)",
+        grounds=("education_level",),
+    ),
+]
+
 TABLES: dict[str, TableSpec] = {s.name: s for s in _SPECS}
 
 

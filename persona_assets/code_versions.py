@@ -74,7 +74,7 @@ def asset_sources(root: Path = REPO_ROOT) -> dict[str, AssetSources]:
         "persona_network": AssetSources(
             modules=("persona_assets.core.model.tables", "persona_assets.core.model.network")
         ),
-        "fit_report": AssetSources(modules=("persona_assets.core.model.report",)),
+        "fit_report": AssetSources(modules=("persona_assets.core.model.report", "persona_assets.core.model.joint")),
         "name_tokens": AssetSources(
             modules=("persona_assets.core.names",), files=(ENGLISH_LABELS.relative_to(REPO_ROOT).as_posix(),)
         ),

@@ -5,14 +5,18 @@ calls). Runs are recorded in the instance, so ``make dev`` shows them in the UI 
                                  [--narratives N|all] [--workers W]
 
 The options set the ``dataset`` resource (``persona_assets/settings.py``) of every run, so all partitions of one
-dataset share them. Narratives run one planning area per worker process (default: one per core); each process
-loads the embedded model once and keeps it for every area it handles.
+dataset share them. Narratives run one planning area per worker process (default: one per core, at least one per
+slot of the embedded server). With the embedded model (the default), this process holds a lease on the local
+llama.cpp server for the whole run, started in the background as the run begins (it loads while the census and
+sample jobs run); every narrative run reuses it, and it stops shortly after this process ends, however it ends.
 """
 
 import argparse
+import contextlib
 import multiprocessing as mp
 import os
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -25,6 +29,7 @@ from persona_assets.core.dataset_settings import (
 )
 from persona_assets.core.paths import default_data_root
 from persona_assets.definitions import defs
+from persona_assets.narratives.resources import NarrativeLLM, llm_from_env
 from persona_assets.partitions import PLANNING_AREAS
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # every event still goes to the instance
@@ -54,6 +59,32 @@ def _narrate_area(area: str, config: dict) -> tuple[str, bool, str]:
     return area, result.success, summary
 
 
+class ServerLease:
+    """A lease on the embedded server for the whole run, taken in a background thread (the model loads meanwhile);
+    released at exit. A start failure is reported by the narrative runs themselves."""
+
+    def __init__(self, llm: NarrativeLLM) -> None:
+        self.lease = None
+        self.error: Exception | None = None
+        self._thread = threading.Thread(target=self._take, args=(llm,), name="llama-server-lease", daemon=True)
+        self._thread.start()
+
+    def _take(self, llm: NarrativeLLM) -> None:
+        from persona_assets.core.narratives.llama_server import acquire
+
+        try:
+            self.lease = acquire(llm.server_config(), llm.local_linger_s)
+        except Exception as exc:  # noqa: BLE001 - reported when the narratives run
+            self.error = exc
+
+    def close(self) -> None:
+        self._thread.join()
+        if self.lease is not None:
+            self.lease.release()
+        elif self.error is not None:
+            print(f"note: the run's lease on the embedded server failed: {self.error}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--areas", nargs="*", help="planning areas to sample (default: all 55)")
@@ -64,8 +95,18 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_RECORDS_PER_PARTITION,
         help="residents per partition that get narratives: a count, 'all', or 0 to skip the stage",
     )
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="narrative worker processes")
+    ap.add_argument("--workers", type=int, default=0, help="narrative worker processes (0: cores, or the slots)")
     args = ap.parse_args(argv)
+    llm = llm_from_env()
+    narrate = str(args.narratives).strip() != "0"
+    workers = args.workers or max(os.cpu_count() or 1, llm.server_config().slots if llm.is_local else 0)
+    with contextlib.ExitStack() as stack:
+        if narrate and llm.is_local:
+            stack.callback(ServerLease(llm).close)
+        return _run(args, narrate, workers)
+
+
+def _run(args: argparse.Namespace, narrate: bool, workers: int) -> int:
     areas = args.areas or PLANNING_AREAS
     unknown = sorted(set(areas) - set(PLANNING_AREAS))
     if unknown:
@@ -94,11 +135,11 @@ def main(argv: list[str] | None = None) -> int:
         if not run("sample_job", partition_key=area):
             return 1
     print(f"sample_job: {len(areas)} partitions ok ({time.perf_counter() - sample_started:.1f} s)")
-    if str(args.narratives).strip() != "0":
+    if narrate:
         stage_started = time.perf_counter()
         failures = []
         # spawn: fresh interpreters (no forked llama.cpp/torch state); one model instance per worker process
-        with ProcessPoolExecutor(max_workers=max(1, args.workers), mp_context=mp.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=mp.get_context("spawn")) as pool:
             futures = [pool.submit(_narrate_area, area, config) for area in areas]
             for fut in futures:
                 area, ok, summary = fut.result()

@@ -3,6 +3,7 @@ partitions with their blocking fidelity check, exact re-runs of one partition, e
 
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import duckdb
@@ -268,3 +269,64 @@ def test_a_network_code_change_shows_stale_in_the_ui_down_the_graph(warehouse, t
         assert server.requests == calls  # the same residents, prompts and model: every text from the cache
     finally:
         server.stop()
+
+
+def test_narratives_partition_through_the_embedded_server(warehouse, tmp_path: Path) -> None:
+    """The default path: ``local/<model>`` makes the resource start the local llama.cpp server on demand (tiny
+    Gemma, tiny ``max_tokens``: every answer is cut, so every record fails as truncated, with its reason), take a
+    lease for the run and give it back; the server then stops after its linger. An unchanged re-run starts none."""
+    from persona_assets.core.narratives.llama_server import LlamaServerError, find_binary, pid_alive, state_root
+    from persona_assets.narratives.assets import persona_narratives
+    from persona_assets.narratives.resources import NarrativeLLM
+
+    try:
+        find_binary()
+    except LlamaServerError as exc:
+        pytest.skip(str(exc))
+    data, instance = warehouse
+    assert _sample(data, instance, "Tampines").success
+    llm = NarrativeLLM(
+        model="local/gemma-3-270m",
+        max_tokens=16,
+        max_attempts=1,
+        local_slots=2,
+        local_linger_s=1.0,
+        cache_path=str(tmp_path / "calls.sqlite"),
+    )
+
+    def run():
+        return materialize(
+            [
+                area_population,
+                residents,
+                persona_narratives,
+                *census_assets,
+                planning_areas,
+                persona_network,
+                name_tokens,
+            ],
+            selection=[persona_narratives],
+            partition_key="Tampines",
+            resources={**_resources(data, records_per_partition="2"), "llm": llm},
+            instance=instance,
+        )
+
+    servers = set(state_root().glob("gemma-3-270m-2x*"))
+    result = run()
+    assert result.success
+    df = pd.read_parquet(data / "warehouse" / "narratives" / "persona_narratives" / "tampines.parquet")
+    assert len(df) == 2 and set(df["status"]) == {"failed"}
+    assert all(list(r) == ["truncated: answer cut at max_tokens=16"] for r in df["failure_reasons"])
+    meta = result.get_asset_materialization_events()[0].materialization.metadata
+    assert meta["calls"].value == 2 and meta["truncated_answers"].value == 2
+    assert meta["llm"].value["local_server"]["slots"] == 2
+    folder = next(iter(set(state_root().glob("gemma-3-270m-2x*")) | servers))
+    state = (folder / "state.json").read_text() if (folder / "state.json").exists() else None
+    if state:  # the run's lease is gone: the server stops after its linger
+        pids = [json.loads(state)["pid"], json.loads(state)["server_pid"]]
+        deadline = time.monotonic() + 15
+        while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(pid_alive(p) for p in pids)
+    assert run().success  # unchanged: all from the cache, no server started
+    assert not (folder / "state.json").exists()

@@ -63,3 +63,28 @@ def test_negative_targets_are_refused() -> None:
 def test_conditional_rows_sum_to_one_and_empty_rows_are_uniform() -> None:
     c = conditional(np.array([[2.0, 6.0], [0.0, 0.0]]))
     np.testing.assert_allclose(c, [[0.25, 0.75], [0.5, 0.5]])
+
+
+def test_restricted_margin_counts_and_rescales_only_its_cells() -> None:
+    # axis 0: employed / not employed; axis 1: qualification. A margin of the employed only.
+    seed = np.ones((2, 2))
+    restricted = Margin((1,), np.array([3.0, 7.0]), select={0: (0,)}, name="employed_qualification")
+    r = fit_ipf(seed, [Margin((0,), np.array([10.0, 10.0])), restricted])
+    assert r.converged
+    np.testing.assert_allclose(r.fitted[0], [3, 7])
+    np.testing.assert_allclose(r.fitted[1], [5, 5])  # untouched by the restricted margin: the seed's even split
+
+
+def test_restricted_margin_on_its_own_axis_ignores_the_other_target_cells() -> None:
+    # ages x qualification; a margin for the young (row 0) only: row 1's target (99) is ignored
+    seed = np.ones((2, 2))
+    young = Margin((0, 1), np.array([[1.0, 3.0], [99.0, 99.0]]), select={0: (0,)}, name="young")
+    r = fit_ipf(seed, [Margin((1,), np.array([6.0, 6.0])), young])
+    np.testing.assert_allclose(r.fitted[0], [1, 3])
+    np.testing.assert_allclose(r.fitted.sum(axis=0), [6, 6], rtol=1e-6)
+    assert r.max_relative_error["young"] < 1e-9
+
+
+def test_a_selection_must_name_cells_of_an_ungrouped_axis() -> None:
+    with pytest.raises(ValueError, match="selection"):
+        Margin((0,), np.array([1.0, 1.0]), select={0: ()})

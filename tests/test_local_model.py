@@ -1,6 +1,6 @@
-"""The embedded model provider: weights assembled from packages and verified by SHA-256, the continuation
-prompt for base models, and real generations through litellm with a llama.cpp grammar (tiny Gemma: fast; the
-default Qwen model: slow)."""
+"""The embedded model: weights assembled from packages and verified by SHA-256, and real generations through
+litellm's OpenAI-compatible provider against the local llama.cpp server (tiny Gemma: fast; the default Qwen model:
+slow). The in-process provider (llama-cpp-python, the benchmark's baseline) is tested where its extra is installed."""
 
 import asyncio
 import hashlib
@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from persona_assets.core.narratives.examples import EXAMPLES
+from persona_assets.core.narratives.inprocess_model import _schema_of, continuation_prompt
+from persona_assets.core.narratives.llama_server import LlamaServerError, ServerConfig, acquire, find_binary
 from persona_assets.core.narratives.local_model import (
     LOCAL_MODELS,
     LocalModel,
     LocalModelError,
-    _schema_of,
-    continuation_prompt,
     ensure_weights,
     local_model,
 )
@@ -85,6 +85,7 @@ def test_missing_weight_packages_name_the_extra(tmp_path: Path) -> None:
 def test_model_names_and_response_formats() -> None:
     assert local_model("local/qwen2.5-coder-1.5b-instruct").licence == "Apache-2.0"
     assert local_model("gemma-3-270m").style == "completion"
+    assert local_model("inprocess/gemma-3-270m") is local_model("local/gemma-3-270m")
     with pytest.raises(LocalModelError, match="unknown local model"):
         local_model("local/nope")
     schema = {"type": "object"}
@@ -100,8 +101,9 @@ def test_continuation_prompt_ends_at_the_open_answer() -> None:
     assert "Tan Ah Kow" in prompt.rsplit("JSON: {", 1)[1]
 
 
-def _installed(name: str) -> LocalModel:
-    pytest.importorskip("llama_cpp", reason="the local-llm extra is not installed (make install installs it)")
+def _installed(name: str, inprocess: bool = False) -> LocalModel:
+    if inprocess:
+        pytest.importorskip("llama_cpp", reason="the inprocess-llm extra (the benchmark baseline) is not installed")
     spec = LOCAL_MODELS[name]
     try:
         spec.chunks()
@@ -110,16 +112,17 @@ def _installed(name: str) -> LocalModel:
     return spec
 
 
-def _complete(model: str, messages: list[dict], schema: dict, max_tokens: int) -> tuple[str, object]:
+def _complete(model: str, messages: list[dict], schema: dict, max_tokens: int, **kwargs) -> tuple[str, object]:
     import litellm
 
-    from persona_assets.core.narratives.local_model import register_local_provider
+    from persona_assets.core.narratives.inprocess_model import register_inprocess_provider
 
-    register_local_provider()
+    register_inprocess_provider()
     resp = asyncio.run(
         litellm.acompletion(
             model=model,
             messages=messages,
+            **kwargs,
             max_tokens=max_tokens,
             temperature=0.7,
             seed=1,
@@ -129,8 +132,16 @@ def _complete(model: str, messages: list[dict], schema: dict, max_tokens: int) -
     return resp.choices[0].message.content, resp.usage
 
 
-def test_tiny_gemma_answers_through_litellm_with_a_grammar() -> None:
-    _installed("gemma-3-270m")
+SMALL_SCHEMA = {
+    "type": "object",
+    "properties": {"hobby": {"type": "string", "maxLength": 24}, "years": {"type": "integer"}},
+    "required": ["hobby", "years"],
+    "additionalProperties": False,
+}
+
+
+def test_tiny_gemma_answers_in_process_through_litellm_with_a_grammar() -> None:
+    _installed("gemma-3-270m", inprocess=True)
     schema = {
         "type": "object",
         "properties": {"hobby": {"type": "string", "maxLength": 24}, "years": {"type": "integer"}},
@@ -138,18 +149,27 @@ def test_tiny_gemma_answers_through_litellm_with_a_grammar() -> None:
         "additionalProperties": False,
     }
     messages = [{"role": "user", "content": 'FACTS: {"name": "Tan Ah Kow"}\nWrite the JSON object now.'}]
-    text, usage = _complete("local/gemma-3-270m", messages, schema, max_tokens=40)
+    text, usage = _complete("inprocess/gemma-3-270m", messages, schema, max_tokens=40)
     obj = json.loads(text)  # the grammar guarantees the shape
     assert set(obj) == {"hobby", "years"} and isinstance(obj["years"], int)
     assert usage.completion_tokens > 0 and usage.prompt_tokens > 0
     assert os.environ.get("OMP_WAIT_POLICY") == "PASSIVE"
 
 
+def _server_or_skip() -> None:
+    try:
+        find_binary()
+    except LlamaServerError as exc:
+        pytest.skip(str(exc))
+
+
 @pytest.mark.slow
-def test_default_qwen_model_writes_a_full_narrative() -> None:
-    """The default model, the real schema and prompt: valid JSON with all 13 fields (content is validated by the
-    engine; this checks the embedded path end to end)."""
+def test_default_qwen_model_writes_a_full_narrative_through_the_local_server(tmp_path: Path) -> None:
+    """The default model behind the local llama.cpp server, the real schema and prompt, through litellm's
+    OpenAI-compatible provider: valid JSON with all 13 fields (content is validated by the engine; this checks
+    the embedded path end to end)."""
     _installed("qwen2.5-coder-1.5b-instruct")
+    _server_or_skip()
     record = {
         **EXAMPLE_RECORD,
         "full_name": "Siti Nurhaliza binte Osman",
@@ -162,7 +182,15 @@ def test_default_qwen_model_writes_a_full_narrative() -> None:
         "age": 29,
         "marital_status": "Single",
     }
-    text, usage = _complete("local/qwen2.5-coder-1.5b-instruct", render_messages(record), NARRATIVE_SCHEMA, 900)
+    with acquire(ServerConfig("qwen2.5-coder-1.5b-instruct", slots=1), linger_s=0.5, root=tmp_path) as lease:
+        text, usage = _complete(
+            "openai/qwen2.5-coder-1.5b-instruct",
+            render_messages(record),
+            NARRATIVE_SCHEMA,
+            900,
+            api_base=lease.base_url,
+            api_key="sk-local",
+        )
     obj = json.loads(text)
     assert set(obj) == set(NARRATIVE_SCHEMA["required"])
     assert all(3 <= len(obj[f]) <= 8 for f in ("skills_and_expertise_list", "hobbies_and_interests_list"))

@@ -183,3 +183,144 @@ def parse_long_thousands(
             records.append(rec)
         frames.append(pd.DataFrame.from_records(records))
     return pd.concat(frames, ignore_index=True)
+
+
+def _read_long_levels(
+    path: Path, levels: Mapping[str, Callable[[str], str | None]], year: str
+) -> list[tuple[int, tuple[str, ...], float]]:
+    """The rows of one old-format long file as ``(line, kept level labels, value in persons)``.
+
+    ``levels`` names every ``level_i`` column in order (names starting with ``_`` are checked constants, not
+    kept); a normaliser returning ``None`` drops the row knowingly. A key seen twice fails on its second line.
+    """
+    rows = read_csv_rows(path)
+    header = [c.strip() for c in rows[0]]
+    level_cols = [c for c in header if c.startswith("level_")]
+    if header[:1] != ["year"] or header[-1:] != ["value"] or len(level_cols) != len(levels):
+        raise SourceTableError(
+            path, f"unexpected header {header}; expected year, {len(levels)} level columns, value", row=1
+        )
+    out: list[tuple[int, tuple[str, ...], float]] = []
+    seen: dict[tuple[str, ...], int] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in row):
+            continue
+        check_width(row, header, file=path, line=line)
+        if row[0].strip() != year:
+            raise SourceTableError(path, f"unexpected year {row[0]!r} (expected {year})", row=line, column="year")
+        labels: list[str] = []
+        for (name, norm), col, cell in zip(levels.items(), level_cols, row[1:], strict=False):
+            try:
+                label = norm(cell.strip())
+            except SourceTableError as exc:
+                raise SourceTableError(path, exc.reason, row=line, column=col) from None
+            if label is None:
+                break
+            if not name.startswith("_"):
+                labels.append(label)
+        else:
+            key = tuple(labels)
+            if key in seen:
+                raise SourceTableError(
+                    path, f"duplicated key {key} (first seen on row {seen[key]})", row=line, column="level_1"
+                )
+            seen[key] = line
+            value, _ = parse_number(row[-1], file=path, row=line, column="value", scale=1000)
+            out.append((line, key, float(value)))  # type: ignore[arg-type]
+    if not out:
+        raise SourceTableError(path, "no data rows", row=2)
+    return out
+
+
+def parse_long_dwelling(
+    broad_path: Path,
+    hdb_path: Path,
+    levels: Mapping[str, Callable[[str], str | None]],
+    *,
+    broad: Mapping[str, str],
+    flat_types: Mapping[str, str],
+    hdb: str,
+    hdb_other: str,
+    year: str = "2015",
+) -> pd.DataFrame:
+    """An old data.gov.sg GHS 2015 table *by type of dwelling*, published as two files: a "total"/"broad" file
+    whose last level is the broad dwelling type (``Total``, ``HDB Dwellings``, condominiums, landed, others) and
+    an "hdb" file that splits ``HDB Dwellings`` by flat type (one more level: the constant ``HDB Dwellings``,
+    then the flat type). Values in thousands become persons or households (x 1000).
+
+    ``broad`` and ``flat_types`` map lower-cased raw labels to the project's dwelling labels (``broad`` maps the
+    HDB total to ``hdb``). Returns ``keys…, dwelling_type, count`` with, per key, the total, the four flat types,
+    ``hdb_other`` (the HDB total less its flat types: the publisher's HDB total includes flats outside the four
+    types), condominiums, landed properties and others. Cells the download omits are the publisher's nil
+    (``-``) and are stored as 0. An HDB total below its flat types beyond the rounding of five published
+    figures fails on the HDB-total row.
+    """
+
+    def mapper(mapping: Mapping[str, str], what: str) -> Callable[[str], str]:
+        def norm(label: str) -> str:
+            key = label.strip().strip('"').lower()
+            if key not in mapping:
+                raise SourceTableError(broad_path, f"unknown {what} {label!r}")
+            return mapping[key]
+
+        return norm
+
+    def const(value: str) -> Callable[[str], str]:
+        def norm(label: str) -> str:
+            if label.strip().strip('"') != value:
+                raise SourceTableError(hdb_path, f"expected {value!r}, found {label!r}")
+            return value
+
+        return norm
+
+    names = [k for k in levels if not k.startswith("_")]
+    broad_at = located(broad_path, {k: f"level_{i + 1}" for i, k in enumerate([*names, "dwelling_type"])})
+    hdb_at = located(
+        hdb_path, {k: f"level_{i + 1}" for i, k in enumerate([*names, "_hdb", "dwelling_type"]) if k != "_hdb"}
+    )
+    broad_rows = _read_long_levels(broad_path, {**levels, "dwelling_type": mapper(broad, "dwelling type")}, year)
+    hdb_rows = _read_long_levels(
+        hdb_path, {**levels, "_hdb": const(hdb), "dwelling_type": mapper(flat_types, "flat type")}, year
+    )
+    by_key: dict[tuple[str, ...], dict[str, tuple[int, float]]] = {}
+    for line, key, value in broad_rows:
+        by_key.setdefault(key[:-1], {})[key[-1]] = (line, value)
+    flats: dict[tuple[str, ...], dict[str, tuple[int, float]]] = {}
+    for line, key, value in hdb_rows:
+        if key[:-1] not in by_key:
+            raise SourceTableError(
+                hdb_path, f"no matching rows for {key[:-1]} in {broad_path.name}", row=line, column="level_1"
+            )
+        flats.setdefault(key[:-1], {})[key[-1]] = (line, value)
+    records: list[dict[str, object]] = []
+    for key, cells in by_key.items():
+        if TOTAL not in cells:
+            first = min(line for line, _ in cells.values())
+            raise SourceTableError(broad_path, f"no 'Total' dwelling row for {key}", row=first, column="level_1")
+        total_line = cells[TOTAL][0]
+        hdb_line, hdb_total = cells.get(hdb, (total_line, 0.0))
+        parts = flats.get(key, {})
+        flat_sum = sum(v for _, v in parts.values())
+        residual = hdb_total - flat_sum
+        if residual < -250:  # five published figures, each rounded to the nearest 100
+            raise SourceTableError(
+                broad_path,
+                f"{hdb} {hdb_total:.0f} is less than the sum of its flat types {flat_sum:.0f}",
+                row=hdb_line,
+                column="value",
+            )
+        # (count, where it came from): a nil cell the download omits is located at the key's total row
+        values = {TOTAL: (cells[TOTAL][1], broad_at(total_line, "value"))}
+        for f in dict.fromkeys(flat_types.values()):
+            line, v = parts.get(f, (None, 0.0))
+            values[f] = (v, hdb_at(line, "value") if line is not None else broad_at(hdb_line, "value"))
+        values[hdb_other] = (max(residual, 0.0), broad_at(hdb_line, "value"))
+        for b in dict.fromkeys(broad.values()):
+            if b not in (TOTAL, hdb):
+                line, v = cells.get(b, (total_line, 0.0))
+                values[b] = (v, broad_at(line, "value"))
+        for dwelling, (count, where) in values.items():
+            records.append(
+                {**dict(zip(names, key, strict=True)), "dwelling_type": dwelling, "count": int(count), WHERE: where}
+            )
+    return pd.DataFrame.from_records(records)

@@ -9,6 +9,7 @@ Cells: ``-`` nil, ``na`` not available. Values in thousands.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,3 +120,72 @@ def leaves(rows: list[TBRow], path: Path, unit: float) -> list[TBRow]:
                 row=r.line,
             )
     return out
+
+
+@dataclass(frozen=True)
+class CrossTab:
+    """A Table Builder cross-tabulation: one row variable (indented labels), columns under a two-level header."""
+
+    path: Path
+    title: str
+    unit: str
+    header_line: int  # 1-based line of the first header row
+    columns: list[str]  # "level 1" or "level 1 / level 2" (level 1 carried right over blank cells)
+    rows: list[tuple[int, str, dict[str, int]]]  # (line, label stripped, values by column)
+
+
+def read_crosstab(path: Path, row_variable: str, expected_columns: Collection[str] | None = None) -> CrossTab:
+    """Read a Table Builder export with a two-level column header, e.g. *Resident Households by Monthly
+    Household Income from Work and Type of Dwelling*: metadata lines, a unit cell (``Number``), the header row
+    whose first cell is ``row_variable``, a second header row (blank first cell), data rows (indented labels),
+    a blank line, then footnotes. A trailing column that is empty in the header must be empty in every row.
+    ``-`` reads as 0; every other cell must be a whole number. With ``expected_columns``, the composed column
+    names must be exactly those (checked on the header, before any figure is read)."""
+    rows = read_csv_rows(path)
+    title, unit, at = "", "", None
+    for i, row in enumerate(rows):
+        first = row[0].strip() if row else ""
+        if first.startswith("Table Title:"):
+            title = first.split(":", 1)[1].strip()
+        if first == row_variable:
+            at = i
+            break
+        cells = [c.strip() for c in row if c.strip()]
+        if len(cells) == 1 and not first:
+            unit = cells[0]
+    if at is None or at + 1 >= len(rows):
+        raise SourceTableError(path, f"no header row starting {row_variable!r} found (is this a Table Builder export?)")
+    top, sub = [c.strip() for c in rows[at]], [c.strip() for c in rows[at + 1]]
+    if len(sub) != len(top) or sub[0]:
+        raise SourceTableError(path, "the second header row must have a blank first cell", row=at + 2, column="A")
+    columns: list[str] = []
+    current = ""
+    for t, s in zip(top[1:], sub[1:], strict=True):
+        current = t or current
+        columns.append("" if not (t or s) else (f"{current} / {s}" if s else current))
+    if expected_columns is not None:
+        for col in columns:
+            if col and col not in expected_columns:
+                raise SourceTableError(path, f"unexpected column {col!r}", row=at + 1, column=col)
+        for col in expected_columns:
+            if col not in columns:
+                raise SourceTableError(path, f"missing column {col!r}", row=at + 1, column=col)
+    out: list[tuple[int, str, dict[str, int]]] = []
+    for i in range(at + 2, len(rows)):
+        row = rows[i]
+        if not row or not row[0].strip():
+            break
+        if len(row) != len(top):
+            raise SourceTableError(path, f"row has {len(row)} fields, expected {len(top)}", row=i + 1)
+        values: dict[str, int] = {}
+        for col, cell in zip(columns, row[1:], strict=True):
+            if not col:
+                if cell.strip():
+                    raise SourceTableError(path, f"figure {cell!r} under no column heading", row=i + 1)
+                continue
+            value, _ = parse_number(cell, file=path, row=i + 1, column=col)
+            values[col] = int(value)  # type: ignore[arg-type]
+        out.append((i + 1, row[0].strip(), values))
+    if not out:
+        raise SourceTableError(path, "no data rows after the header", row=at + 3)
+    return CrossTab(path=path, title=title, unit=unit, header_line=at + 1, columns=[c for c in columns if c], rows=out)

@@ -6,6 +6,11 @@ planning areas as ``Others``; a margin over planning-area groups fits the pooled
 split). Margins are fitted in order on every sweep, so when two margins disagree (an older planning-area table and
 a newer national table), the one listed **last** is met exactly and the others approximately: list the source
 that wins last.
+
+A margin may also be *restricted* (``select``) to some cells of an axis: e.g. the qualification margin of the
+employed only, or a dwelling margin over residents aged 25+ only. Cells outside the selection are neither counted
+nor rescaled by that margin; where the restricted axis is one of the margin's own axes, the target's cells outside
+the selection are ignored.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ class Margin:
     target: np.ndarray
     groups: dict[int, np.ndarray] = field(default_factory=dict)  # array axis -> group index of each cell
     name: str = ""
+    select: dict[int, tuple[int, ...]] = field(default_factory=dict)  # axis -> the cells the margin covers
 
     def __post_init__(self) -> None:
         if list(self.axes) != sorted(set(self.axes)):
@@ -30,6 +36,21 @@ class Margin:
         for axis in self.groups:
             if axis not in self.axes:
                 raise ValueError(f"margin {self.name!r}: grouped axis {axis} is not one of its axes")
+        for axis, cells in self.select.items():
+            if not cells or axis in self.groups:
+                raise ValueError(f"margin {self.name!r}: a selection must name cells of an ungrouped axis")
+
+
+def _selection(margin: Margin, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Boolean mask (broadcastable to ``shape``) of the cells a restricted margin covers; None if unrestricted."""
+    if not margin.select:
+        return None
+    mask = np.ones([1] * len(shape), dtype=bool)
+    for axis, cells in margin.select.items():
+        keep = np.zeros(shape[axis], dtype=bool)
+        keep[list(cells)] = True
+        mask = mask & keep.reshape([-1 if a == axis else 1 for a in range(len(shape))])
+    return mask
 
 
 @dataclass(frozen=True)
@@ -47,8 +68,20 @@ def _one_hot(groups: np.ndarray) -> np.ndarray:
     return m
 
 
+def _covered(margin: Margin, shape: tuple[int, ...]) -> np.ndarray | bool:
+    """Which target cells a restricted margin covers (True for every cell of an unrestricted one)."""
+    mask = _selection(margin, shape)
+    if mask is None:
+        return True
+    plain = Margin(margin.axes, margin.target, margin.groups, margin.name)
+    return _project(np.broadcast_to(mask, shape).astype(float), plain) > 0
+
+
 def _project(x: np.ndarray, margin: Margin) -> np.ndarray:
-    """Sum ``x`` onto the margin's axes, aggregating grouped axes."""
+    """Sum ``x`` (its selected cells) onto the margin's axes, aggregating grouped axes."""
+    mask = _selection(margin, x.shape)
+    if mask is not None:
+        x = np.where(mask, x, 0.0)
     other = tuple(a for a in range(x.ndim) if a not in margin.axes)
     s = x.sum(axis=other) if other else x
     for pos, axis in enumerate(margin.axes):
@@ -70,8 +103,9 @@ def _expand(ratio: np.ndarray, margin: Margin, ndim: int) -> np.ndarray:
 
 
 def _relative_error(x: np.ndarray, margin: Margin) -> float:
-    current = _project(x, margin)
-    target = np.asarray(margin.target, dtype=float)
+    covered = _covered(margin, x.shape)
+    current = np.where(covered, _project(x, margin), 0.0)
+    target = np.where(covered, np.asarray(margin.target, dtype=float), 0.0)
     scale = max(float(target.sum()), 1e-12)
     return float(np.abs(current - target).sum() / scale)
 
@@ -90,7 +124,7 @@ def fit_ipf(seed: np.ndarray, margins: list[Margin], *, max_iter: int = 500, tol
         current = _project(x, m)
         if current.shape != np.shape(m.target):
             raise ValueError(f"{name}: target shape {np.shape(m.target)} != projected shape {current.shape}")
-        impossible = (np.asarray(m.target) > 0) & (current <= 0)
+        impossible = (np.asarray(m.target) > 0) & (current <= 0) & _covered(m, x.shape)
         if impossible.any():
             idx = tuple(int(i) for i in np.argwhere(impossible)[0])
             raise ValueError(f"{name}: target cell {idx} has mass but the seed has none there")
@@ -102,7 +136,9 @@ def fit_ipf(seed: np.ndarray, margins: list[Margin], *, max_iter: int = 500, tol
             current = _project(x, m)
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = np.where(current > 0, np.asarray(m.target, dtype=float) / current, 0.0)
-            x *= _expand(ratio, m, x.ndim)
+            factor = _expand(ratio, m, x.ndim)
+            mask = _selection(m, x.shape)
+            x *= factor if mask is None else np.where(mask, factor, 1.0)
         if max(_relative_error(x, m) for m in margins) < tol:
             converged = True
             break

@@ -3,15 +3,26 @@
 from pathlib import Path
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetIn, Config, MetadataValue, Output, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetIn,
+    Config,
+    MetadataValue,
+    Output,
+    asset,
+)
 
 from census_sources import TABLES
 from persona_assets.code_versions import code_version
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.core.model.derived import DERIVED_ASSUMPTIONS
+from persona_assets.core.model.joint import build_joint_report, coherence_figures, joint_gate, render_heatmaps
 from persona_assets.core.model.network import PersonaNetwork, fit_network, network_summary
 from persona_assets.core.model.report import NATIONAL, build_fit_report, render_charts, render_html
-from persona_assets.core.model.tables import build_model_tables, official_references
+from persona_assets.core.model.tables import build_model_tables, official_references, population_15plus
 from persona_assets.keys import census_key
 from persona_assets.settings import DatasetSettings
 
@@ -37,6 +48,12 @@ MODEL_INPUTS = (
     "ghs2015_income_employed_pa",
     "mom_median_income_occupation_sex_2015",
     "ghs2015_dwelling_persons_pa",
+    # joint cross-tabs (qualification of all residents; dwelling by qualification, occupation, religion)
+    "mom_labour_force_education_sex",
+    "mom_labour_force_education_sex_2015",
+    "ghs2015_dwelling_religion_sex",
+    "ghs2015_dwelling_education_households",
+    "ghs2015_dwelling_occupation_households",
 )
 
 
@@ -102,6 +119,16 @@ REPORT_INPUTS = (
     "mom_employed_occupation_age_sex",
     "mom_employed_industry_occupation",
     "ghs2015_dwelling_persons_pa",
+    # joint cross-tabs (persona_assets.core.model.joint.JOINTS)
+    "ghs2015_age_ethnicity_sex",
+    "ghs2015_religion_ethnicity",
+    "mom_labour_force_education_sex",
+    "mom_labour_force_education_sex_2015",
+    "ghs2015_dwelling_religion_sex",
+    "ghs2015_dwelling_education_households",
+    "ghs2015_dwelling_occupation_households",
+    "ghs2015_dwelling_marital_tenancy_households",
+    "census2020_income_dwelling_households",
 )
 
 
@@ -123,9 +150,20 @@ class FitReportConfig(Config):
     code_version=code_version("fit_report"),
     kinds={"pandas"},
     owners=["team:model"],
+    check_specs=[
+        AssetCheckSpec(
+            "fit_report_joint_fidelity",
+            asset="fit_report",
+            blocking=True,
+            description="Every official cross-tab (nationally and in each planning area with at least 1,000 "
+            "records): the sample's conditional distributions within their sampling tolerance of the model's. "
+            "Blocks publication in the same run.",
+        )
+    ],
     description="Census fidelity of the full sample: per grounded field, official vs model vs synthetic shares "
-    "nationally and per planning area, total variation distances, PNG charts and an offline HTML page under "
-    "data/reports/fit_report/.",
+    "nationally and per planning area, total variation distances; per official cross-tab, the synthetic "
+    "conditional against the official and the model's (TVD, Cramér's V); PNG charts and heat maps and an offline "
+    "HTML page under data/reports/fit_report/.",
 )
 def fit_report(
     context: AssetExecutionContext,
@@ -134,7 +172,7 @@ def fit_report(
     network: PersonaNetwork,
     residents: pd.DataFrame,
     **tables: pd.DataFrame,
-) -> Output[pd.DataFrame]:
+):
     frames = {k.removeprefix("t_"): v for k, v in tables.items()}
     if config.chart_area not in network.areas:
         raise ValueError(f"chart_area {config.chart_area!r} is not a planning area")
@@ -144,19 +182,76 @@ def fit_report(
     charts = {scope: render_charts(shares, residents, scope, out_dir) for scope in (NATIONAL, config.chart_area)}
     shares.to_csv(out_dir / "shares.csv", index=False)
     tvd_table.to_csv(out_dir / "tvd.csv", index=False)
-    page = render_html(tvd_table, charts, out_dir / "index.html", "sg-personas census-fidelity report")
+    joint = build_joint_report(residents, network, frames, population_15plus(frames["respop_2025"], network.areas))
+    joint.table.to_csv(out_dir / "joint.csv", index=False)
+    joint.conditionals.to_csv(out_dir / "joint_conditionals.csv", index=False)
+    heatmaps = render_heatmaps(joint.conditionals, out_dir)
+    figures = coherence_figures(residents, frames)
+    page = render_html(
+        tvd_table,
+        charts,
+        out_dir / "index.html",
+        "sg-personas census-fidelity report",
+        joint=joint.table,
+        heatmaps=heatmaps,
+        notes=tuple(f"{k}: {v:g}" for k, v in figures.items()),
+    )
     national = tvd_table[tvd_table["scope"] == NATIONAL].drop(columns=["scope"])
     areas = tvd_table[(tvd_table["scope"] != NATIONAL) & (tvd_table["n"] >= 1000)]
     worst = areas.sort_values("tvd_synthetic_model", ascending=False).head(10)
-    return Output(
-        tvd_table,
+    joint_national = joint.table[joint.table["scope"] == NATIONAL]
+    joint_rows = joint.table.assign(field=joint.table["joint"], official_source=joint.table["source"], kind="joint")
+    yield Output(
+        pd.concat([tvd_table.assign(kind="marginal"), joint_rows.drop(columns=["joint", "source"])], ignore_index=True),
         metadata={
             "records": len(residents),
             "national_tvd": MetadataValue.md(frame_to_markdown(national, 20)),
             "max_national_tvd_synthetic_model": float(national["tvd_synthetic_model"].max()),
             "max_area_tvd_synthetic_model_1000plus": float(areas["tvd_synthetic_model"].max()) if len(areas) else 0.0,
             "worst_areas": MetadataValue.md(frame_to_markdown(worst, 10)),
+            "joint_national": MetadataValue.md(
+                frame_to_markdown(
+                    joint_national[
+                        [
+                            "joint",
+                            "n",
+                            "tvd_synthetic_official",
+                            "tvd_model_official",
+                            "cramers_v_official",
+                            "cramers_v_synthetic",
+                            "official_universe",
+                        ]
+                    ],
+                    len(joint_national),
+                )
+            ),
+            **{k: float(v) for k, v in figures.items()},
             "report": MetadataValue.path(str(page)),
             "charts": MetadataValue.json({s: {k: str(v) for k, v in p.items()} for s, p in charts.items()}),
+        },
+    )
+    yield joint_fidelity_result(joint.table)
+
+
+def joint_fidelity_result(table: pd.DataFrame) -> AssetCheckResult:
+    """The blocking dataset-level gate: every cross-tab and scope within its sampling tolerance of the model."""
+    passed, failed = joint_gate(table)
+    national = table[table["scope"] == NATIONAL]
+    failing = sorted(set(failed["scope"] + ": " + failed["joint"]))
+    return AssetCheckResult(
+        check_name="fit_report_joint_fidelity",
+        passed=passed,
+        severity=AssetCheckSeverity.ERROR,
+        description=f"{len(table) - len(failed)} of {len(table)} cross-tab x scope comparisons within their sampling "
+        "tolerance of the model" + ("" if passed else f"; failing: {', '.join(failing)}"),
+        metadata={
+            "national": MetadataValue.md(
+                frame_to_markdown(national[["joint", "n", "tvd_synthetic_model", "tolerance", "passed"]], len(national))
+            ),
+            "failed": MetadataValue.md(
+                frame_to_markdown(failed[["scope", "joint", "tvd_synthetic_model", "tolerance"]], 20)
+                if len(failed)
+                else "none"
+            ),
         },
     )

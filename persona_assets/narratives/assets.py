@@ -68,7 +68,8 @@ def persona_narratives(
     chosen = select_records(residents, dataset.narrative_budget)
     cache = CallCache(llm.cache_file(dataset.root))
     try:
-        frame, summary = narrate_partition(chosen, llm.client(), cache, llm.engine_settings(tuple(PLANNING_AREAS)))
+        with llm.open_client() as client:  # the embedded server starts on the first call (none for cache hits)
+            frame, summary = narrate_partition(chosen, client, cache, llm.engine_settings(tuple(PLANNING_AREAS)))
     finally:
         cache.close()
     ok = frame[frame["status"] == "ok"]
@@ -84,7 +85,8 @@ def persona_narratives(
             "residents_in_partition": len(residents),
             "records_per_partition": dataset.records_per_partition,
             SETTINGS_METADATA: MetadataValue.json(dataset.narratives_settings()),
-            **{k: v for k, v in summary.items() if k not in ("top_failure_reasons", "transport_errors")},
+            **{k: v for k, v in summary.items() if k not in ("top_failure_reasons", "transport_errors", "limit_cuts")},
+            "limit_cuts": MetadataValue.json(summary.get("limit_cuts", {})),
             "top_failure_reasons": MetadataValue.json(summary["top_failure_reasons"]),
             "transport_errors": MetadataValue.json(summary.get("transport_errors", {})),
             "total_tokens": summary.get("prompt_tokens", 0) + summary.get("completion_tokens", 0),

@@ -1,30 +1,54 @@
 """The one LLM client resource: any litellm model (the embedded local model by default), configured by the
 Dagster UI/run config or by env vars. The API key is read from an env var (``EnvVar``) and never logged, put in
 metadata or shown in the UI (Dagster shows the variable's name, not its value); credentials inside the endpoint URL
-are redacted wherever it is shown."""
+are redacted wherever it is shown.
 
+The embedded model (``local/<name>``) runs behind a local llama.cpp server that this resource starts on demand
+(``core/narratives/llama_server.py``): the first call of a run takes a lease on a running server of the same
+configuration or starts one; the lease ends with the run, and the server stops ``local_linger_s`` after the last
+lease (so the runs of one backfill or ``make run`` share it), or when every process holding a lease has died."""
+
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from dagster import ConfigurableResource, EnvVar
 
 from persona_assets.core.narratives.client import LiteLLMClient, redact_endpoint
-from persona_assets.core.narratives.engine import EngineSettings
-from persona_assets.core.narratives.local_model import DEFAULT_LOCAL_MODEL, PROVIDER, local_model
+from persona_assets.core.narratives.engine import Client, EngineSettings
+from persona_assets.core.narratives.llama_server import (
+    DEFAULT_LINGER_S,
+    DEFAULT_SLOTS,
+    LocalServerClient,
+    ServerConfig,
+)
+from persona_assets.core.narratives.local_model import DEFAULT_LOCAL_MODEL, INPROCESS_PROVIDER, PROVIDER, local_model
 from persona_assets.core.narratives.prompts import PromptProfile, select_profile
 
 DEFAULT_MODEL = f"{PROVIDER}/{DEFAULT_LOCAL_MODEL}"
 ENV_MODEL, ENV_API_BASE, ENV_API_KEY = "SG_PERSONAS_LLM_MODEL", "SG_PERSONAS_LLM_API_BASE", "SG_PERSONAS_LLM_API_KEY"
 ENV_PROFILE = "SG_PERSONAS_LLM_PROMPT_PROFILE"
+ENV_SLOTS = "SG_PERSONAS_LOCAL_SLOTS"
+#: the adaptive limit's ceiling for a remote provider when ``max_in_flight`` is 0 (the engine finds the real limit)
+REMOTE_CEILING = 256
+
+
+def local_slots(configured: int = 0) -> int:
+    """Parallel slots of the embedded server: ``configured``, else ``$SG_PERSONAS_LOCAL_SLOTS``, else 4."""
+    return configured if configured > 0 else max(1, int(os.environ.get(ENV_SLOTS) or DEFAULT_SLOTS))
 
 
 class NarrativeLLM(ConfigurableResource):
     """Model, endpoint, sampling and reliability settings of every narrative call.
 
-    ``model`` is a litellm model string: ``local/<name>`` for the embedded llama.cpp model (no key, offline),
-    ``openai/gpt-4o-mini``, ``nvidia_nim/meta/llama-3.1-8b-instruct``, ``hosted_vllm/<model>`` or
-    ``openai/<model>`` with ``api_base`` for any OpenAI-compatible server, ``ollama_chat/<model>`` …
+    ``model`` is a litellm model string: ``local/<name>`` for the embedded model behind the local llama.cpp
+    server (no key, offline), ``openai/gpt-4o-mini``, ``nvidia_nim/meta/llama-3.1-8b-instruct``,
+    ``hosted_vllm/<model>`` or ``openai/<model>`` with ``api_base`` for any OpenAI-compatible server,
+    ``ollama_chat/<model>`` … (``inprocess/<name>``: the same weights in process, the benchmark's baseline).
+    ``extra_body`` goes into every request's JSON as is (``{"reasoning_effort": "low"}``,
+    ``{"chat_template_kwargs": {"enable_thinking": false}}`` for vLLM/reasoning models).
     """
 
     model: str = DEFAULT_MODEL
@@ -34,13 +58,17 @@ class NarrativeLLM(ConfigurableResource):
     top_p: float = 0.95
     max_tokens: int = 900
     structured_output: bool = True  # send the JSON schema as response_format (a grammar for the local model)
-    max_in_flight: int = 0  # 0: the local model's pool size for local/…, else 16
+    max_in_flight: int = 0  # the adaptive limit's ceiling; 0: twice the local server's slots, else 256
+    extra_body: dict[str, Any] = {}  # noqa: RUF012 - pydantic copies the default
     max_retries: int = 4
     backoff_base_s: float = 0.5
     timeout_s: float = 300.0
     max_attempts: int = 4  # generations per record (first answer + repairs or resamples), then failed
     cache_path: str = ""  # default <dataset root>/cache/llm_calls.sqlite
     prompt_profile: str = ""  # compact | full; default: chosen by model (compact for small models, else full)
+    local_slots: int = 0  # parallel slots of the embedded server; 0: $SG_PERSONAS_LOCAL_SLOTS or 4
+    local_threads: int = 0  # its threads; 0: one per usable CPU
+    local_linger_s: float = DEFAULT_LINGER_S  # how long it outlives its last lease (for the next run of a backfill)
 
     @property
     def is_local(self) -> bool:
@@ -54,22 +82,52 @@ class NarrativeLLM(ConfigurableResource):
         """The call cache: ``cache_path``, else ``<data_root>/cache/llm_calls.sqlite``."""
         return Path(self.cache_path).resolve() if self.cache_path else data_root / "cache" / "llm_calls.sqlite"
 
+    @property
+    def is_inprocess(self) -> bool:
+        return self.model.startswith(f"{INPROCESS_PROVIDER}/")
+
+    def server_config(self) -> ServerConfig:
+        return ServerConfig(
+            local_model(self.model).name, slots=local_slots(self.local_slots), threads=self.local_threads
+        )
+
     def in_flight(self) -> int:
+        """The ceiling of the engine's adaptive limit."""
         if self.max_in_flight > 0:
             return self.max_in_flight
-        return max(1, int(os.environ.get("SG_PERSONAS_LOCAL_WORKERS", "1"))) if self.is_local else 16
-
-    def client(self) -> LiteLLMClient:
         if self.is_local:
-            from persona_assets.core.narratives.local_model import register_local_provider
+            return 2 * local_slots(self.local_slots)
+        if self.is_inprocess:
+            return max(1, int(os.environ.get("SG_PERSONAS_LOCAL_WORKERS", "1")))
+        return REMOTE_CEILING
+
+    def client(self) -> Client:
+        """The engine's client; a :class:`LocalServerClient` (close it: see :meth:`open_client`) for ``local/…``."""
+        if self.is_local:
+            return LocalServerClient(self.server_config(), self.local_linger_s, request_timeout_s=self.timeout_s)
+        if self.is_inprocess:
+            from persona_assets.core.narratives.inprocess_model import register_inprocess_provider
 
             local_model(self.model)  # fail early on an unknown local model
-            register_local_provider()
+            register_inprocess_provider()
         return LiteLLMClient(self.model, self.api_base, self.api_key, request_timeout_s=self.timeout_s)
+
+    @contextlib.contextmanager
+    def open_client(self) -> Iterator[Client]:
+        """The client for one run; the embedded server's lease (if one was taken) is released at the end."""
+        client = self.client()
+        try:
+            yield client
+        finally:
+            close = getattr(client, "close", None)
+            if close is not None:
+                close()
 
     def engine_settings(self, areas: tuple[str, ...]) -> EngineSettings:
         params: dict[str, Any] = {"temperature": self.temperature, "top_p": self.top_p, "max_tokens": self.max_tokens}
         profile = self.profile()
+        if self.extra_body:
+            params["extra_body"] = dict(self.extra_body)
         if self.structured_output:
             params["response_format"] = {
                 "type": "json_schema",
@@ -79,6 +137,7 @@ class NarrativeLLM(ConfigurableResource):
             model=self.model,
             params=params,
             max_in_flight=self.in_flight(),
+            initial_in_flight=1 if self.is_local else 8,  # from 1: the controller measures the unloaded latency
             max_retries=self.max_retries,
             backoff_base_s=self.backoff_base_s,
             timeout_s=self.timeout_s,
@@ -102,9 +161,14 @@ class NarrativeLLM(ConfigurableResource):
             "prompt_profile": self.profile().name,
             "prompt_version": self.profile().prompt_version,
         }
-        if self.is_local:
+        if self.extra_body:
+            out["extra_body"] = dict(self.extra_body)
+        if self.is_local or self.is_inprocess:
             spec = local_model(self.model)
             out.update({"local_weights": spec.upstream, "licence": spec.licence, "weights_sha256": spec.sha256})
+        if self.is_local:
+            cfg = self.server_config()
+            out["local_server"] = {"slots": cfg.slots, "threads": cfg.resolved_threads(), "ctx": cfg.ctx_per_slot}
         return out
 
 

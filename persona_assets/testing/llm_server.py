@@ -20,6 +20,14 @@ Every request is counted (``requests``) once it is being served (see ``max_concu
 gateway's per-key cap: at most C requests are served at once (each taking the latency L); further requests queue
 until a slot frees, so C/L requests per second is the most any client can get. ``active`` is the number being
 served now, ``peak_active`` the largest number served at once; ``GET /v1/stats`` returns them with ``requests``.
+With ``overload="reject"`` it is a provider that refuses instead of queueing (a gateway's 429): a request above C
+is answered ``429`` at once (``rejected`` counts them); ``peak_in_flight`` counts every request being handled,
+refused ones included.
+
+Shapes of other servers: ``reasoning=True`` answers like a reasoning model behind vLLM (gpt-oss): the message
+carries ``reasoning_content`` besides ``content``, and ``usage.completion_tokens`` includes the reasoning tokens
+(``completion_tokens_details.reasoning_tokens``). The shape fault ``length`` (:data:`SHAPE_FAULTS`) answers a cut
+JSON text with ``finish_reason: "length"`` (an answer that hit ``max_tokens``).
 """
 
 from __future__ import annotations
@@ -40,6 +48,8 @@ from persona_assets.core.schema import LIST_FIELDS, LLM_FIELDS, PERSONA_FIELDS
 JSON = "application/json"
 #: An HTTP reply: status, body, headers (``Content-Type`` included).
 Reply = tuple[int, bytes, dict[str, str]]
+OVERLOAD_MODES = ("queue", "reject")
+REASONING_TOKENS = 120  # reasoning tokens of every answer when ``reasoning`` is on
 
 
 def narrative_for(facts: dict[str, Any]) -> dict[str, Any]:
@@ -182,9 +192,7 @@ def _cut(reply: Reply) -> Reply:
 Fault = Callable[["LLMTestServer", dict[str, Any], dict[str, Any]], Reply]
 
 FAULTS: dict[str, Fault] = {
-    "429": lambda srv, req, body: error_reply(
-        429, "rate limited", "rate_limit", {"Retry-After": f"{srv.retry_after_s:g}"}
-    ),
+    "429": lambda srv, req, body: error_reply(429, "rate limited", "rate_limit", srv.retry_after_header()),
     "500": lambda srv, req, body: error_reply(500, "server error", "server_error"),
     "502": lambda srv, req, body: (
         502,
@@ -216,10 +224,24 @@ FAULTS: dict[str, Fault] = {
 }
 
 
+def _cut_at_max_tokens(body: dict[str, Any]) -> None:
+    choice = body["choices"][0]
+    content = choice["message"]["content"]
+    choice["message"]["content"], choice["finish_reason"] = content[: len(content) // 3], "length"
+
+
+#: Answer shapes rather than transport faults (handled by the engine, not retried as errors).
+SHAPE_FAULTS: dict[str, Fault] = {
+    "length": lambda srv, req, body: _edit(body, _cut_at_max_tokens),
+}
+
+
 def fault_reply(fault: str, srv: LLMTestServer, request: dict[str, Any], body: dict[str, Any]) -> Reply:
     """The reply for a named fault; any other three-digit name is that HTTP status with an OpenAI error body."""
     if fault in FAULTS:
         return FAULTS[fault](srv, request, body)
+    if fault in SHAPE_FAULTS:
+        return SHAPE_FAULTS[fault](srv, request, body)
     if fault.isdigit() and len(fault) == 3:
         return error_reply(int(fault), f"test server: HTTP {fault}", "test_fault")
     return error_reply(500, f"test server: unknown fault {fault!r}", "server_error")
@@ -235,6 +257,10 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
     def _send(self, reply: Reply) -> None:
+        held = getattr(self, "_held", None)
+        if held is not None:  # answered inside a slot: sent once the slot is free (see do_POST)
+            held.append(reply)
+            return
         code, body, headers = reply
         self.send_response(code)
         for k, v in headers.items():
@@ -252,6 +278,9 @@ class _Handler(BaseHTTPRequestHandler):
                     "active": srv.active,
                     "peak_active": srv.peak_active,
                     "max_concurrency": srv.max_concurrency,
+                    "overload": srv.overload,
+                    "rejected": srv.rejected,
+                    "peak_in_flight": srv.peak_in_flight,
                 }
             self._send(json_reply(stats))
         elif self.path.rstrip("/").endswith("/models"):
@@ -269,8 +298,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(error_reply(400, "request body is not JSON (an object expected)", "invalid_request_error"))
             return
         srv = self.server
-        with srv.slot():
-            self._send(srv.reply(request))
+        with srv.arrival():
+            if not srv.admit():  # overload="reject" and C requests already being served
+                self._send(error_reply(429, "too many concurrent requests", "rate_limit", srv.retry_after_header()))
+                return
+            self._held: list[Reply] | None = []
+            try:
+                with srv.slot(admitted=srv.overload == "reject"):
+                    self._send(srv.reply(request))
+            finally:  # the slot is free before the client can see the answer and send its next request
+                held, self._held = self._held, None
+                for reply in held:
+                    self._send(reply)
 
 
 class LLMTestServer(ThreadingHTTPServer):
@@ -284,10 +323,19 @@ class LLMTestServer(ThreadingHTTPServer):
         retry_after_s: float = 0.05,
         timeout_sleep_s: float = 2.0,
         max_concurrency: int | None = None,
+        overload: str = "queue",
+        reasoning: bool = False,
     ) -> None:
+        if overload not in OVERLOAD_MODES:
+            raise ValueError(f"overload must be one of {OVERLOAD_MODES}, not {overload!r}")
         super().__init__(("127.0.0.1", 0), _Handler)
         self.latency_s = latency_s
         self.max_concurrency = max_concurrency
+        self.overload = overload
+        self.reasoning = reasoning
+        self.rejected = 0
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self._slots = threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
         self.active = 0
         self.peak_active = 0
@@ -328,12 +376,49 @@ class LLMTestServer(ThreadingHTTPServer):
         if self.latency_s:
             time.sleep(self.latency_s)
         body = completion(answer_for(request))
+        if self.reasoning:
+            body["choices"][0]["message"]["reasoning_content"] = (
+                "The facts say who this is; keep every text true to them. " * 8
+            )
+            body["usage"] = {
+                "prompt_tokens": 100,
+                "completion_tokens": 200 + REASONING_TOKENS,
+                "total_tokens": 300 + REASONING_TOKENS,
+                "completion_tokens_details": {"reasoning_tokens": REASONING_TOKENS},
+            }
         return json_reply(body) if fault is None else fault_reply(fault, self, request, body)
 
+    def retry_after_header(self) -> dict[str, str]:
+        return {"Retry-After": f"{self.retry_after_s:g}"}
+
     @contextlib.contextmanager
-    def slot(self) -> Iterator[None]:
-        """One request being served: waits for a free slot under ``max_concurrency``; tracks ``peak_active``."""
-        if self._slots is not None:
+    def arrival(self) -> Iterator[None]:
+        """One request being handled, served or refused: tracks ``peak_in_flight``."""
+        with self._lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def admit(self) -> bool:
+        """Whether a request is served: always when queueing (it waits for a slot), else only under C (it then
+        holds a slot already, released by :meth:`slot`)."""
+        if self.overload != "reject" or self._slots is None:
+            return True
+        if self._slots.acquire(blocking=False):
+            return True
+        with self._lock:
+            self.rejected += 1
+        return False
+
+    @contextlib.contextmanager
+    def slot(self, admitted: bool = False) -> Iterator[None]:
+        """One request being served: waits for a free slot under ``max_concurrency`` (unless :meth:`admit` took
+        it already); tracks ``peak_active``."""
+        if self._slots is not None and not admitted:
             self._slots.acquire()
         try:
             with self._lock:
@@ -367,8 +452,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("--latency", type=float, default=0.0)
     ap.add_argument("--max-concurrency", type=int, default=0, help="requests served at once (0: no limit)")
+    ap.add_argument("--overload", choices=OVERLOAD_MODES, default="queue", help="above C: queue, or answer 429")
     args = ap.parse_args(argv)
-    srv = LLMTestServer(latency_s=args.latency, max_concurrency=args.max_concurrency or None)
+    srv = LLMTestServer(latency_s=args.latency, max_concurrency=args.max_concurrency or None, overload=args.overload)
     print(srv.base_url, flush=True)
     try:
         srv.serve_forever()

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from persona_assets.core.model import vocab as V
+from persona_assets.core.model.inference import model_joint
 from persona_assets.core.model.network import PersonaNetwork
 
 #: Fields compared with the census, and the population each describes.
@@ -47,27 +48,13 @@ def tvd_tolerance(expected: np.ndarray, n: int, z: float = 4.0) -> float:
 
 def area_marginals(net: PersonaNetwork, area: str, age_sex: np.ndarray) -> dict[str, np.ndarray]:
     """Exact marginal distribution of every grounded field in ``area`` given its age x sex weights
-    (``age_sex[age_group, sex]``), by propagating through the network's tables."""
-    a = net.areas.index(area)
-    c = {n: node.cpt for n, node in net.nodes.items()}
+    (``age_sex[age_group, sex]``), by variable elimination over the network's tables (employed-only fields among
+    the employed)."""
     w = np.asarray(age_sex, dtype=float)
     out: dict[str, np.ndarray] = {"sex": w.sum(axis=0), "age_group": w.sum(axis=1)}
-    eth = np.einsum("as,ase->e", w, c["ethnicity"][a])
-    out["ethnicity"] = eth
-    out["religion"] = eth @ c["religion"][a]
-    out["language_at_home"] = eth @ c["language_at_home"][a]
-    mar = w[:, :, None] * c["marital_status"][a]
-    out["marital_status"] = mar.sum(axis=(0, 1))
-    lfs = mar[..., None] * c["labour_force_status"]
-    out["labour_force_status"] = lfs.sum(axis=(0, 1, 2))
-    out["education_level"] = np.einsum("as,ase->e", w, c["education_level"][a])
-    emp = lfs[..., 0].sum(axis=2)
-    occ_as = emp[:, :, None] * c["occupation"][a]
-    out["occupation"] = occ_as.sum(axis=(0, 1))
-    out["industry"] = out["occupation"] @ c["industry"][a]
-    occ_sex = occ_as.sum(axis=0)  # [sex, occ]
-    out["monthly_income_band"] = np.einsum("so,osb->b", occ_sex, c["monthly_income_band"][a])
-    out["dwelling_type"] = w.sum() * c["dwelling_type"][a]
+    employed = {"labour_force_status": (V.LABOUR_FORCE.index("Employed"),)}
+    for field in GROUNDED[2:]:
+        out[field] = model_joint(net, area, w, (field,), employed if field in EMPLOYED_FIELDS else None)
     return out
 
 

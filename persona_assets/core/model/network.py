@@ -10,11 +10,12 @@ Structure (parents → child), each conditional table estimable from named offic
     planning_area, ethnicity → language_at_home
     planning_area, age_group, sex → marital_status
     age_group, sex, marital_status → labour_force_status
-    planning_area, age_group, sex → education_level
+    planning_area, age_group, sex, labour_force_status → education_level
     planning_area, age_group, sex → occupation           (employed residents)
     planning_area, occupation → industry                 (employed residents)
     planning_area, occupation, sex → monthly_income_band (employed residents)
-    planning_area → dwelling_type
+    age_group, labour_force_status, occupation → activity          (a deterministic recode, not a record field)
+    planning_area, activity, education_level, religion → dwelling_type
 
 Each child is conditionally independent of its non-descendants given its parents: that is the list of
 assumptions, spelled out per node in ``tables.ASSUMPTIONS``.
@@ -44,15 +45,18 @@ STRUCTURE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("language_at_home", ("planning_area", "ethnicity")),
     ("marital_status", ("planning_area", "age_group", "sex")),
     ("labour_force_status", ("age_group", "sex", "marital_status")),
-    ("education_level", ("planning_area", "age_group", "sex")),
+    ("education_level", ("planning_area", "age_group", "sex", "labour_force_status")),
     ("occupation", ("planning_area", "age_group", "sex")),
     ("industry", ("planning_area", "occupation")),
     ("monthly_income_band", ("planning_area", "occupation", "sex")),
-    ("dwelling_type", ("planning_area",)),
+    ("activity", ("age_group", "labour_force_status", "occupation")),
+    ("dwelling_type", ("planning_area", "activity", "education_level", "religion")),
 )
 
 #: Nodes that describe employed residents only (the sampler masks them for everyone else).
 EMPLOYED_ONLY = ("occupation", "industry", "monthly_income_band")
+#: Nodes that are modelling devices, not record fields (drawn, then left out of the decoded records).
+INTERNAL = ("activity",)
 
 
 def structure_fingerprint() -> str:

@@ -31,11 +31,13 @@ from persona_assets.core.model.fidelity import (
     tvd,
     tvd_tolerance,
 )
+from persona_assets.core.model.inference import national_joint
 from persona_assets.core.model.network import PersonaNetwork
 from persona_assets.core.model.tables import (
     MARITAL_GROUPS,
-    _mom_age_sex_table,
+    education_targets,
     national_marital_2024,
+    persons_by_dwelling_2015,
     population_15plus,
 )
 
@@ -90,12 +92,13 @@ def national_official(t: dict[str, pd.DataFrame], net: PersonaNetwork) -> dict[s
         "mom_labour_force_status_age_sex",
         "residents 15+, 2023",
     )
-    g4 = _mom_age_sex_table(t["mom_employed_education_age_sex"], "education", V.EDUCATION)
-    g4s = np.where(g4.sum(axis=2, keepdims=True) > 0, g4 / np.maximum(g4.sum(axis=2, keepdims=True), 1e-300), 0)
+    status = national_joint(net, pop, ("age_group", "sex", "labour_force_status"))
     out["education_level"] = (
-        _shares((g4s * pop.sum(axis=0)[:, :, None]).sum(axis=(0, 1))),
-        "mom_employed_education_age_sex",
-        "employed residents' qualification by age x sex (2024) applied to residents 15+",
+        _shares(education_targets(t, status).national()),
+        "mom_employed_education_age_sex / mom_labour_force_education_sex / ghs2015_education_pa / "
+        "mom_labour_force_education_sex_2015",
+        "by labour force status: employed 2024 (G4), unemployed 2024 (M182271 less G4), outside the labour force "
+        "25+ 2015 (GHS 2015 non-students less the 2015 labour force), applied to the 2025 status x age x sex counts",
     )
     occ = t["mom_employed_occupation_age_sex"]
     occ = occ[(occ.sex == "Total") & (occ.age_group == "Total") & (occ.occupation != "Total")]
@@ -116,12 +119,10 @@ def national_official(t: dict[str, pd.DataFrame], net: PersonaNetwork) -> dict[s
         "ghs2015_income_employed_pa",
         "working residents 15+, 2015 (2015 dollars)",
     )
-    t9 = t["ghs2015_dwelling_persons_pa"]
-    dw = t9[t9.dwelling_type.isin(V.DWELLINGS)].groupby("dwelling_type")["count"].sum()
     out["dwelling_type"] = (
-        _shares(dw.reindex(list(V.DWELLINGS)).to_numpy(float)),
-        "ghs2015_dwelling_persons_pa",
-        "residents of all ages, 2015",
+        _shares(persons_by_dwelling_2015(t)),
+        "ghs2015_dwelling_religion_sex",
+        "residents 15+, 2015 (persons)",
     )
     return out
 
@@ -294,23 +295,48 @@ def render_charts(shares: pd.DataFrame, records: pd.DataFrame, scope: str, out_d
     return paths
 
 
-def render_html(tvd_table: pd.DataFrame, charts: dict[str, dict[str, Path]], out: Path, title: str) -> Path:
-    """A self-contained HTML page (charts inlined as data URIs; no external URL)."""
+def render_html(
+    tvd_table: pd.DataFrame,
+    charts: dict[str, dict[str, Path]],
+    out: Path,
+    title: str,
+    joint: pd.DataFrame | None = None,
+    heatmaps: dict[str, Path] | None = None,
+    notes: tuple[str, ...] = (),
+) -> Path:
+    """A self-contained HTML page (charts inlined as data URIs; no external URL): the marginal distances, then the
+    joint fidelity of every official cross-tab (national rows first) with its heat maps."""
+
+    def img(name: str, p: Path) -> str:
+        data = base64.b64encode(p.read_bytes()).decode()
+        return f"<h3>{html.escape(name)}</h3><img alt='{html.escape(name)}' src='data:image/png;base64,{data}'>"
+
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:12px}"
-        "td,th{border:1px solid #ccc;padding:3px 6px}img{max-width:720px;display:block;margin:1em 0}</style>",
+        "td,th{border:1px solid #ccc;padding:3px 6px}img{max-width:960px;display:block;margin:1em 0}</style>",
         f"</head><body><h1>{html.escape(title)}</h1>",
         "<h2>Total variation distance</h2>",
         tvd_table.to_html(index=False, na_rep=""),
     ]
+    if joint is not None and len(joint):
+        national = joint[joint["scope"] == NATIONAL]
+        parts += [
+            "<h2>Joint fidelity: official cross-tabs</h2>",
+            "<p>Per cross-tab: the mean total variation distance between the synthetic (and the model's) conditional "
+            "distributions and the official ones, over the conditioning cells; Cramér's V side by side; the "
+            "sampler against the model within its sampling tolerance (the blocking dataset-level gate). Household-"
+            "head tables are compared with residents weighted as heads; <code>tvd_person_level_official</code> is "
+            "the same comparison unweighted (the effect of the households-vs-persons mapping).</p>",
+            *[f"<p>{html.escape(n)}</p>" for n in notes],
+            national.drop(columns=["scope"]).to_html(index=False, na_rep=""),
+            "<h3>Large planning areas (at least 1,000 records)</h3>",
+            joint[joint["scope"] != NATIONAL].to_html(index=False, na_rep=""),
+        ]
+        parts += [img(name, p) for name, p in (heatmaps or {}).items()]
     for scope, paths in charts.items():
         parts.append(f"<h2>{html.escape(scope)}</h2>")
-        for name, p in paths.items():
-            data = base64.b64encode(p.read_bytes()).decode()
-            parts.append(
-                f"<h3>{html.escape(name)}</h3><img alt='{html.escape(name)}' src='data:image/png;base64,{data}'>"
-            )
+        parts += [img(name, p) for name, p in paths.items()]
     parts.append("</body></html>")
     out.write_text("\n".join(parts), encoding="utf-8")
     return out

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from persona_assets.core.model import vocab as V
-from persona_assets.core.model.network import EMPLOYED_ONLY, STRUCTURE, PersonaNetwork
+from persona_assets.core.model.network import EMPLOYED_ONLY, INTERNAL, STRUCTURE, PersonaNetwork
 
 EMPLOYED = V.LABOUR_FORCE.index("Employed")
 
@@ -125,7 +125,7 @@ def decode(net: PersonaNetwork, codes: dict[str, np.ndarray]) -> pd.DataFrame:
     employed = codes["labour_force_status"] == V.LABOUR_FORCE.index("Employed")
     cols: dict[str, object] = {}
     for name, _ in STRUCTURE:
-        if name in ("planning_area", "age_group", "sex") or name not in codes:
+        if name in ("planning_area", "age_group", "sex", *INTERNAL) or name not in codes:
             continue
         labels = np.asarray(net.categories(name), dtype=object)[codes[name]]
         if name in EMPLOYED_ONLY:

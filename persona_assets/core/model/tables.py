@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from persona_assets.core.ipf import Margin, fit_ipf
+from persona_assets.core.ipf import Margin, conditional, fit_ipf
 from persona_assets.core.model import vocab as V
 
 TOTAL = "Total"
@@ -86,22 +86,29 @@ ASSUMPTIONS: dict[str, tuple[str, ...]] = {
         "Labour force status does not depend on planning area given age, sex and marital status.",
     ),
     "education_level": (
-        "No population table of qualification by age and sex exists in the sources: the employed residents' "
-        "table (MOM LFS 2024 G4) is used as the seed and national structure for everyone, which overstates the "
-        "qualifications of older non-employed residents.",
-        "The planning-area margin is GHS 2015 (non-student residents 15+), mapped to MOM's five groups: no "
-        "qualification, primary and lower secondary -> Below Secondary; polytechnic and professional/other "
-        "diploma -> Diploma & Professional Qualification; university -> Degree. The national 2024 structure "
-        "wins where they disagree.",
-        "Education does not depend on labour force status, occupation or ethnicity beyond what area, age and "
-        "sex carry.",
+        "Qualification depends on planning area, age group, sex and labour force status. Employed residents take "
+        "MOM LFS 2024 G4 (qualification x age x sex of the employed) exactly; unemployed residents the MOM 2024 "
+        "labour force by qualification and sex (M182271) less the employed (G4), by sex; residents aged 25+ outside "
+        "the labour force the GHS 2015 qualification of non-students 15+ less the MOM 2015 labour force by "
+        "qualification (M182271, 2015): the only table that covers people who do not work.",
+        "Within those slices the age and sex profile is the employed's (G4): among the non-employed aged 25+ only "
+        "the overall qualification mix is official, and it is 2015's (older than the 2025 population; the "
+        "non-students of GHS 2015 include some people under 25 and the 2015 labour force some working students).",
+        "Residents aged 15-24 outside the labour force (mostly students; GHS excludes students) take the "
+        "employed's qualification at the same age and sex: no table covers students' highest qualification.",
+        "The planning-area mix is GHS 2015 (non-students 15+), mapped to MOM's five groups (no qualification, "
+        "primary and lower secondary -> Below Secondary; polytechnic and professional/other diploma -> Diploma & "
+        "Professional Qualification; university -> Degree) and used for its differences between areas (odds "
+        "ratios), raked to the 2025 national level; the national slices above win where they disagree.",
+        "Qualification does not depend on ethnicity or marital status beyond what area, age, sex and labour force "
+        "status carry.",
     ),
     "occupation": (
         "Occupation (SSOC major group) is modelled for employed residents only, from MOM 2024 occupation x age x "
         "sex (national) and GHS 2015 occupation by planning area; the national 2024 table wins. MOM's '65 Years & "
         "Over' group is used for both 65-69 and 70+.",
-        "Occupation is independent of education given area, age and sex (no occupation x qualification table in "
-        "the sources).",
+        "Occupation is independent of qualification given area, age and sex: no occupation x qualification table "
+        "is in the sources (MOM's Labour Force in Singapore Section D has one; it is not among the raw files).",
         "Non-employed residents get a status instead of an occupation by rule: Unemployed; outside the labour "
         "force: Student (aged 15-24), National Service (men aged 18-21 outside the labour force), Retired "
         "(aged 60+), Homemaker (women 25-59), Not Working (men 25-59).",
@@ -119,11 +126,37 @@ ASSUMPTIONS: dict[str, tuple[str, ...]] = {
         "national band distribution; 'Others' occupations take the employment-weighted geometric mean of the "
         "medians. IPF then fits each planning area's GHS 2015 band margin.",
     ),
+    "activity": (
+        "A deterministic recode the dwelling table conditions on (not a record field): the occupation of employed "
+        "residents aged 25+, 'Not Employed (25+)' for other residents aged 25+, 'Aged 15-24' for younger residents.",
+    ),
     "dwelling_type": (
-        "Dwelling type depends on planning area only: GHS 2015 Table 9 persons by planning area x type of "
-        "dwelling (the only persons-based table for all 55 areas). Persons shown as '-' and HDB flats outside "
-        "the four flat-type columns are left out (the shares are renormalised).",
-        "Areas with residents in 2025 but none by dwelling type in 2015 take their region's mix.",
+        "Dwelling type depends on planning area, qualification, occupation (or not working) and religion, from "
+        "four GHS 2015 tables: residents by planning area x dwelling (Table 9, persons of all ages, all 55 areas; "
+        "persons shown as '-' and HDB flats outside the four flat types left out; areas with residents in 2025 but "
+        "none in 2015 take their region's mix), residents 15+ by dwelling x religion (persons), and households by "
+        "dwelling x qualification and x occupation of the head.",
+        "Households vs persons: the qualification and occupation tables count household heads. Mapping: a "
+        "resident aged 25+ relates to the dwelling through their own qualification and occupation as a household "
+        "head does, once each dwelling type is weighted by its residents 15+ per household (GHS 2015 residents "
+        "15+ / households by dwelling type); not-working residents 25+ take the heads who do not work (all "
+        "households less those with a working head). The fit report compares the synthetic conditionals with the "
+        "heads' tables both as persons and weighted as heads (each resident weighted by the headship rate of "
+        "their dwelling type).",
+        "The two heads' tables imply different dwelling mixes for 2025's residents aged 25+ (qualifications rose "
+        "more than occupations since 2015); the adults' national mix is the average of the two, and residents "
+        "15-24 keep the 2015 mix of residents 15+. The area (Table 9) and religion tables set the differences "
+        "between areas and religions (odds ratios), raked to that national mix.",
+        "Residents aged 15-24 (most live in their parents' home) relate to the dwelling through area and religion "
+        "only, not through their own qualification or job.",
+        "Dwelling does not depend on sex, age (beyond 15-24 vs 25+), ethnicity beyond religion, marital status or "
+        "income given area, qualification, occupation and religion. The GHS 2015 households by marital status of "
+        "the head x tenancy (tenancy is not a record field) and the Census 2020 households by household income "
+        "from work x dwelling (household income is not a record field; a person's own income is not the "
+        "household's) are compared in the fit report, not fitted.",
+        "Occupation and qualification remain independent given area, age and sex: the snapshot has no occupation "
+        "x qualification table (MOM publishes one in Labour Force in Singapore, Section D, not among the raw "
+        "files), so the association between them that the dwelling tables imply is not imposed.",
     ),
 }
 
@@ -564,26 +597,137 @@ def _rake_with_area_and_national(
     )
 
 
+EMPLOYED, UNEMPLOYED, OUTSIDE = range(3)  # codes of V.LABOUR_FORCE
+
+
+def labour_force_by_area(marital: np.ndarray, lfs_probs: np.ndarray) -> np.ndarray:
+    """[area, age, sex, labour force status] residents aged 15+ = sum over marital status of pop x P(status)."""
+    return np.einsum("pasm,asml->pasl", marital, lfs_probs)
+
+
+def _national_hqa(df: pd.DataFrame) -> np.ndarray:
+    """[qualification] national counts of a GHS 2015 qualification table, in MOM's five groups."""
+    d = df[(df["planning_area"] == TOTAL) & (df["education"] != TOTAL)]
+    s = d.groupby(d["education"].map(HQA_GHS_TO_MOM))["count"].sum()
+    return s.reindex(list(V.EDUCATION), fill_value=0).to_numpy(float)
+
+
+def outside_labour_force_education_2015(t: dict[str, pd.DataFrame]) -> np.ndarray:
+    """[qualification] residents aged 15+ outside the labour force who are not students, 2015: the GHS 2015
+    non-student population by qualification less the MOM 2015 resident labour force by qualification."""
+    lf = t["mom_labour_force_education_sex_2015"]
+    lf = lf[(lf["sex"] == TOTAL) & (lf["education"] != TOTAL)].set_index("education")["count"]
+    out = _national_hqa(t["ghs2015_education_pa"]) - lf.reindex(list(V.EDUCATION)).to_numpy(float)
+    if (out <= 0).any():
+        raise ValueError(f"GHS 2015 non-students less the 2015 labour force is not positive by qualification: {out}")
+    return out
+
+
+def unemployed_education_2024(t: dict[str, pd.DataFrame]) -> np.ndarray:
+    """[sex, qualification] unemployed residents, 2024: MOM labour force (M182271) less employed (LFS G4)."""
+    lf = t["mom_labour_force_education_sex"]
+    lf = lf[(lf["sex"] != TOTAL) & (lf["education"] != TOTAL)].set_index(["sex", "education"])["count"]
+    employed = _mom_age_sex_table(t["mom_employed_education_age_sex"], "education", V.EDUCATION).sum(axis=0)
+    out = np.array([[float(lf[(s, e)]) for e in V.EDUCATION] for s in V.SEXES]) - employed
+    if (out < 0).any():
+        raise ValueError(f"labour force less employed is negative by sex x qualification: {out}")
+    return out
+
+
+def _shares(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    tot = x.sum(axis=axis, keepdims=True)
+    return np.where(tot > 0, x / np.where(tot > 0, tot, 1), 0.0)
+
+
+def _rake_2d(seed: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """A two-way table with ``seed``'s odds ratios and these row and column totals (which must agree)."""
+    return fit_ipf(seed, [Margin((0,), rows), Margin((1,), cols * rows.sum() / cols.sum())], max_iter=500).fitted
+
+
+@dataclass
+class EducationTargets:
+    """National qualification targets by labour force status (counts, 2025 population), each from the official
+    table that covers the slice."""
+
+    employed: np.ndarray  # [age, sex, qualification]: MOM LFS 2024 G4 shares
+    unemployed: np.ndarray  # [sex, qualification]: MOM 2024 labour force less employed
+    outside_adult: np.ndarray  # [qualification]: outside the labour force, 25+: GHS 2015 less MOM 2015 labour force
+    outside_young: np.ndarray  # [age, sex, qualification]: outside the labour force 15-24 (G4 shares; rows < 25 used)
+    shares_employed: np.ndarray  # [age, sex, qualification] G4 shares (the seed)
+
+    def national(self) -> np.ndarray:
+        young = [V.AGE_GROUPS.index(g) for g in V.YOUNG_AGE_GROUPS]
+        return (
+            self.employed.sum(axis=(0, 1))
+            + self.unemployed.sum(axis=0)
+            + self.outside_adult
+            + self.outside_young[young].sum(axis=(0, 1))
+        )
+
+
+def education_targets(t: dict[str, pd.DataFrame], status: np.ndarray) -> EducationTargets:
+    """The slices of ``build_education`` for national ``status[age, sex, labour force status]`` counts."""
+    g4 = _shares(_mom_age_sex_table(t["mom_employed_education_age_sex"], "education", V.EDUCATION))
+    adult = [i for i, g in enumerate(V.AGE_GROUPS) if g not in V.YOUNG_AGE_GROUPS]
+    out15 = outside_labour_force_education_2015(t)
+    return EducationTargets(
+        employed=g4 * status[:, :, EMPLOYED, None],
+        unemployed=_shares(unemployed_education_2024(t)) * status[:, :, UNEMPLOYED].sum(axis=0)[:, None],
+        outside_adult=out15 / out15.sum() * status[adult, :, OUTSIDE].sum(),
+        outside_young=g4 * status[:, :, OUTSIDE, None],
+        shares_employed=g4,
+    )
+
+
 def build_education(
-    t: dict[str, pd.DataFrame], areas: tuple[str, ...], pop: np.ndarray, diag: dict[str, float]
+    t: dict[str, pd.DataFrame], areas: tuple[str, ...], lfs_area: np.ndarray, diag: dict[str, float]
 ) -> NodeTable:
-    nat = _mom_age_sex_table(t["mom_employed_education_age_sex"], "education", V.EDUCATION)
-    fitted = _rake_with_area_and_national(
-        "education", nat, t["ghs2015_education_pa"], "education", V.EDUCATION, areas, pop, diag, HQA_GHS_TO_MOM
+    """[area, age, sex, labour force status, qualification], every slice from the table that covers it."""
+    targets = education_targets(t, lfs_area.sum(axis=0))
+    young = tuple(V.AGE_GROUPS.index(g) for g in V.YOUNG_AGE_GROUPS)
+    adult = tuple(i for i in range(len(V.AGE_GROUPS)) if i not in young)
+    national = targets.national()
+    g4 = targets.shares_employed
+    t_employed, t_unemployed = targets.employed, targets.unemployed
+    t_outside_adult, t_outside_young = targets.outside_adult, targets.outside_young
+    diag["education_national_degree_share"] = round(float(national[-1] / national.sum()), 5)
+    ghs = t["ghs2015_education_pa"]
+    groups, names = pa_groups(list(ghs["planning_area"].unique()), areas)
+    shares = _shares_by_group(ghs, "education", V.EDUCATION, names, HQA_GHS_TO_MOM)
+    group_pop = np.bincount(groups, weights=lfs_area.sum(axis=(1, 2, 3)), minlength=len(names))
+    shares[shares.sum(axis=1) == 0] = _national_hqa(ghs) / _national_hqa(ghs).sum()
+    target_area = _rake_2d(shares * group_pop[:, None] + 1e-9, group_pop, national)
+    seed = np.broadcast_to(g4[None, :, :, None, :], (*lfs_area.shape, len(V.EDUCATION))).copy()
+    fitted = _fit(
+        "education",
+        seed,
+        [
+            Margin((0, 4), target_area, groups={0: groups}, name="area_education_ghs2015_odds"),
+            Margin((1, 2, 4), t_employed, select={3: (EMPLOYED,)}, name="age_sex_education_employed_mom2024"),
+            Margin((2, 4), t_unemployed, select={3: (UNEMPLOYED,)}, name="sex_education_unemployed_mom2024"),
+            Margin((4,), t_outside_adult, select={1: adult, 3: (OUTSIDE,)}, name="education_outside_lf_25plus_2015"),
+            Margin(
+                (1, 2, 4), t_outside_young, select={1: young, 3: (OUTSIDE,)}, name="age_sex_education_outside_15_24"
+            ),
+            Margin((0, 1, 2, 3), lfs_area, name="area_age_sex_status_2025"),
+        ],
+        diag,
+        max_iter=300,
     )
     return NodeTable(
         "education_level",
-        ("planning_area", "age_group", "sex"),
+        ("planning_area", "age_group", "sex", "labour_force_status"),
         V.EDUCATION,
         fitted,
-        ("mom_employed_education_age_sex", "ghs2015_education_pa", "respop_2025"),
+        (
+            "mom_employed_education_age_sex",
+            "mom_labour_force_education_sex",
+            "mom_labour_force_education_sex_2015",
+            "ghs2015_education_pa",
+            "respop_2025",
+        ),
         ASSUMPTIONS["education_level"],
     )
-
-
-def employed_by_area(marital: np.ndarray, lfs_probs: np.ndarray) -> np.ndarray:
-    """[area, age, sex] expected employed residents = sum over marital of pop x P(employed)."""
-    return (marital * lfs_probs[None, :, :, :, 0]).sum(axis=3)
 
 
 def build_occupation(
@@ -718,9 +862,41 @@ def build_income(
     )
 
 
-def build_dwelling(
-    t: dict[str, pd.DataFrame], areas: tuple[str, ...], regions: dict[str, str], pop: np.ndarray
-) -> NodeTable:
+def build_activity(lfs_area: np.ndarray, occ: np.ndarray) -> NodeTable:
+    """[age, status, occupation, activity]: a deterministic recode (no assumption). Every row has mass: employed
+    rows carry the employed by age x occupation; the others carry their status's residents spread evenly over the
+    occupation codes (occupation is undefined for them), so that any occupation code maps by the rule."""
+    nat = lfs_area.sum(axis=(0, 2))  # [age, status]
+    emp_occ = occ.sum(axis=(0, 2))  # [age, occupation]
+    young = [V.AGE_GROUPS.index(g) for g in V.YOUNG_AGE_GROUPS]
+    n_occ = len(V.OCCUPATIONS)
+    joint = np.zeros((len(V.AGE_GROUPS), len(V.LABOUR_FORCE), n_occ, len(V.ACTIVITIES)))
+    for a in range(len(V.AGE_GROUPS)):
+        for s in range(len(V.LABOUR_FORCE)):
+            for o in range(n_occ):
+                mass = emp_occ[a, o] if s == EMPLOYED else nat[a, s] / n_occ
+                if a in young:
+                    cat = V.ACTIVITIES.index(V.AGED_15_24)
+                elif s == EMPLOYED:
+                    cat = o
+                else:
+                    cat = V.ACTIVITIES.index(V.NOT_EMPLOYED_25)
+                joint[a, s, o, cat] = max(mass, 1e-9)
+    return NodeTable(
+        "activity",
+        ("age_group", "labour_force_status", "occupation"),
+        V.ACTIVITIES,
+        joint,
+        ("mom_employed_occupation_age_sex", "mom_employment_rate_age_sex_marital"),
+        ASSUMPTIONS["activity"],
+        universe="residents aged 15+ (a recode the dwelling table conditions on; not a record field)",
+    )
+
+
+def _persons_by_area_dwelling(
+    t: dict[str, pd.DataFrame], areas: tuple[str, ...], regions: dict[str, str], adults: np.ndarray
+) -> np.ndarray:
+    """[area, dwelling] GHS 2015 Table 9 shares (persons) x the area's residents aged 15+ in 2025."""
     t9 = t["ghs2015_dwelling_persons_pa"]
     d = t9[t9["dwelling_type"].isin(V.DWELLINGS)]
     counts = np.zeros((len(areas), len(V.DWELLINGS)))
@@ -732,17 +908,145 @@ def build_dwelling(
     by_region: dict[str, np.ndarray] = {}
     for i, a in enumerate(areas):
         by_region[regions[a]] = by_region.get(regions[a], 0) + counts[i]
-    adults = pop.sum(axis=(1, 2))
     joint = np.zeros_like(counts)
     for i, a in enumerate(areas):
         row = counts[i] if counts[i].sum() > 0 else by_region[regions[a]]
         joint[i] = row / row.sum() * adults[i]
+    return joint
+
+
+def official_dwelling_crosstab(
+    df: pd.DataFrame, key: str, cats: tuple[str, ...], mapping: dict[str, str] | None = None, **filters: str
+) -> np.ndarray:
+    """[category, dwelling] counts of an official dwelling cross-tab in the network's categories (HDB flats outside
+    the four flat types and the table's totals left out)."""
+    d = df[(df[key] != TOTAL) & df["dwelling_type"].isin(V.DWELLINGS)]
+    for k, v in filters.items():
+        d = d[d[k] == v]
+    labels = d[key].map(mapping) if mapping else d[key]
+    piv = d.assign(_k=labels).pivot_table(index="_k", columns="dwelling_type", values="count", aggfunc="sum")
+    return piv.reindex(index=list(cats), columns=list(V.DWELLINGS)).fillna(0).to_numpy(float)
+
+
+def non_working_heads_by_dwelling(t: dict[str, pd.DataFrame]) -> np.ndarray:
+    """[dwelling] households whose head is not working, 2015: all households (by qualification of the head) less
+    those with a working head (by occupation of the head), two tables of the same survey."""
+    edu = t["ghs2015_dwelling_education_households"]
+    occ = t["ghs2015_dwelling_occupation_households"]
+    out = _dwelling_row(edu, education=TOTAL) - _dwelling_row(occ, occupation=TOTAL)
+    if (out < 0).any():
+        raise ValueError(f"households with a working head exceed all households for some dwelling type: {out}")
+    return out
+
+
+def dwelling_parents(pop: np.ndarray, eth: np.ndarray, rel: np.ndarray, edu: np.ndarray, occ: np.ndarray) -> np.ndarray:
+    """[area, activity, qualification, religion] residents aged 15+, from the network's own tables: religion is
+    independent of status, qualification and occupation given area, age and sex (as the network says)."""
+    rel_cond = np.einsum("pase,per->pasr", conditional(eth), conditional(rel))  # P(religion | area, age, sex)
+    occ_cond = conditional(occ)  # P(occupation | area, age, sex), employed
+    young = [V.AGE_GROUPS.index(g) for g in V.YOUNG_AGE_GROUPS]
+    act = np.zeros((*pop.shape, len(V.ACTIVITIES), len(V.EDUCATION)))  # [area, age, sex, activity, qualification]
+    act[:, :, :, : len(V.OCCUPATIONS), :] = edu[:, :, :, EMPLOYED, None, :] * occ_cond[..., None]
+    act[:, :, :, V.ACTIVITIES.index(V.NOT_EMPLOYED_25), :] = edu[:, :, :, UNEMPLOYED] + edu[:, :, :, OUTSIDE]
+    for g in young:
+        act[:, g] = 0.0
+        act[:, g, :, V.ACTIVITIES.index(V.AGED_15_24), :] = edu[:, g].sum(axis=2)
+    return np.einsum("pasxe,pasr->pxer", act, rel_cond)
+
+
+def _dwelling_row(df: pd.DataFrame, **keys: str) -> np.ndarray:
+    """[dwelling] the row of a dwelling cross-tab with these key values (e.g. its totals)."""
+    d = df[df["dwelling_type"].isin(V.DWELLINGS)]
+    for k, v in keys.items():
+        d = d[d[k] == v]
+    return d.set_index("dwelling_type")["count"].reindex(list(V.DWELLINGS)).fillna(0).to_numpy(float)
+
+
+def persons_by_dwelling_2015(t: dict[str, pd.DataFrame]) -> np.ndarray:
+    """[dwelling] residents aged 15+ by type of dwelling, 2015 (GHS 2015, persons)."""
+    return _dwelling_row(t["ghs2015_dwelling_religion_sex"], religion=TOTAL, sex=TOTAL)
+
+
+def headship_by_dwelling(t: dict[str, pd.DataFrame]) -> np.ndarray:
+    """[dwelling] households per resident aged 15+ by type of dwelling, 2015: GHS 2015 households (by
+    qualification of the head, total row) over GHS 2015 residents 15+ (by religion and sex, total row). This is the
+    households-vs-persons mapping: it weights a resident as a household head would be counted."""
+    heads = _dwelling_row(t["ghs2015_dwelling_education_households"], education=TOTAL)
+    return heads / persons_by_dwelling_2015(t)
+
+
+def build_dwelling(
+    t: dict[str, pd.DataFrame],
+    areas: tuple[str, ...],
+    regions: dict[str, str],
+    parents: np.ndarray,
+    diag: dict[str, float],
+) -> NodeTable:
+    """[area, activity, qualification, religion, dwelling], from the household heads' dwelling by qualification and
+    by occupation (mapped to residents aged 25+ through the headship rate of each dwelling type) and the persons'
+    dwelling by area (GHS 2015 T9) and by religion (GHS 2015 persons 15+); see ASSUMPTIONS['dwelling_type']."""
+    headship = headship_by_dwelling(t)
+    adult = tuple(i for i, a in enumerate(V.ACTIVITIES) if a != V.AGED_15_24)
+    young = tuple(i for i in range(len(V.ACTIVITIES)) if i not in adult)
+    rows_edu = parents[:, list(adult)].sum(axis=(0, 1, 3))
+    rows_act = parents[:, list(adult)].sum(axis=(0, 2, 3))
+    # heads' conditionals P(dwelling | qualification or occupation of the head) -> residents: weight each dwelling
+    # type by its residents per household (1 / headship)
+    edu_heads = official_dwelling_crosstab(
+        t["ghs2015_dwelling_education_households"], "education", V.EDUCATION, HQA_GHS_TO_MOM
+    )
+    occ_heads = np.vstack(
+        [
+            official_dwelling_crosstab(t["ghs2015_dwelling_occupation_households"], "occupation", V.OCCUPATIONS),
+            non_working_heads_by_dwelling(t)[None, :],
+        ]
+    )
+    edu_persons = rows_edu[:, None] * _shares(edu_heads / headship)
+    act_persons = rows_act[:, None] * _shares(occ_heads / headship)
+    # the two tables imply different dwelling mixes for 2025's adults (qualifications rose more than occupations
+    # since 2015): the adults' mix is their average; residents 15-24 keep the 2015 mix of residents 15+
+    implied_edu, implied_occ = _shares(edu_persons.sum(axis=0)), _shares(act_persons.sum(axis=0))
+    adult_dw = 0.5 * (implied_edu + implied_occ) * rows_edu.sum()
+    persons_2015 = persons_by_dwelling_2015(t)
+    national_dw = adult_dw + _shares(persons_2015) * parents[:, list(young)].sum()
+    diag["dwelling_adult_mix_tvd_qualification_vs_occupation"] = round(
+        0.5 * float(np.abs(implied_edu - implied_occ).sum()), 5
+    )
+    diag["dwelling_national_tvd_vs_persons_2015"] = round(
+        0.5 * float(np.abs(_shares(national_dw) - _shares(persons_2015)).sum()), 5
+    )
+    t9 = _persons_by_area_dwelling(t, areas, regions, parents.sum(axis=(1, 2, 3)))
+    area_dw = _rake_2d(t9 + 1e-9, t9.sum(axis=1), national_dw)
+    rel_off = official_dwelling_crosstab(t["ghs2015_dwelling_religion_sex"], "religion", V.RELIGIONS, sex=TOTAL)
+    rel_dw = _rake_2d(rel_off + 1e-9, parents.sum(axis=(0, 1, 2)), national_dw)
+    edu_dw = _rake_2d(edu_persons + 1e-9, rows_edu, adult_dw)
+    act_dw = np.zeros((len(V.ACTIVITIES), len(V.DWELLINGS)))
+    act_dw[list(adult)] = _rake_2d(act_persons + 1e-9, rows_act, adult_dw)
+    seed = parents[..., None] * (_shares(area_dw) + 1e-3 * _shares(national_dw))[:, None, None, None, :]
+    fitted = _fit(
+        "dwelling",
+        seed,
+        [
+            Margin((2, 4), edu_dw, select={1: adult}, name="education_dwelling_heads_25plus"),
+            Margin((1, 4), act_dw, select={1: adult}, name="occupation_dwelling_heads_25plus"),
+            Margin((3, 4), rel_dw, name="religion_dwelling_persons_ghs2015"),
+            Margin((0, 4), area_dw, name="area_dwelling_persons_ghs2015"),
+            Margin((0, 1, 2, 3), parents, name="area_activity_education_religion"),
+        ],
+        diag,
+        max_iter=300,
+    )
     return NodeTable(
         "dwelling_type",
-        ("planning_area",),
+        ("planning_area", "activity", "education_level", "religion"),
         V.DWELLINGS,
-        joint,
-        ("ghs2015_dwelling_persons_pa",),
+        fitted,
+        (
+            "ghs2015_dwelling_persons_pa",
+            "ghs2015_dwelling_religion_sex",
+            "ghs2015_dwelling_education_households",
+            "ghs2015_dwelling_occupation_households",
+        ),
         ASSUMPTIONS["dwelling_type"],
     )
 
@@ -772,14 +1076,17 @@ def build_model_tables(t: dict[str, pd.DataFrame]) -> ModelTables:
     nodes["marital_status"] = marital
     lfs = build_labour_force(t, marital.joint)
     nodes["labour_force_status"] = lfs
-    nodes["education_level"] = build_education(t, areas, pop, diag)
-    employed = employed_by_area(marital.joint, employment_probabilities(t))
-    occ = build_occupation(t, areas, employed, diag)
+    lfs_area = labour_force_by_area(marital.joint, employment_probabilities(t))
+    edu = build_education(t, areas, lfs_area, diag)
+    nodes["education_level"] = edu
+    occ = build_occupation(t, areas, lfs_area[..., EMPLOYED], diag)
     nodes["occupation"] = occ
     nodes["industry"] = build_industry(t, areas, occ.joint.sum(axis=(1, 2)), diag)
     occ_sex_area = occ.joint.sum(axis=1).transpose(0, 2, 1)  # [area, occ, sex]
     nodes["monthly_income_band"] = build_income(t, areas, occ_sex_area, diag)
-    nodes["dwelling_type"] = build_dwelling(t, areas, regions, pop)
+    nodes["activity"] = build_activity(lfs_area, occ.joint)
+    parents = dwelling_parents(pop, eth.joint, nodes["religion"].joint, edu.joint, occ.joint)
+    nodes["dwelling_type"] = build_dwelling(t, areas, regions, parents, diag)
     prefixes = {"monthly_income_band": "income", "language_at_home": "language"}
     for n in nodes.values():
         prefix = prefixes.get(n.name, n.name.split("_")[0])

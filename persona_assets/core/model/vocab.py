@@ -100,6 +100,14 @@ INCOME_BANDS = (
 #: Lower edges in SGD of the bands above (the last is open-ended).
 INCOME_EDGES = (0, 1000, 1500, 2000, 2500, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000, 11000, 12000)
 
+#: Ages whose own qualification and job do not enter the dwelling table (most live in their parents' home).
+YOUNG_AGE_GROUPS = ("15-19", "20-24")
+NOT_EMPLOYED_25 = "Not Employed (25+)"
+AGED_15_24 = "Aged 15-24"
+#: A recode that the dwelling table conditions on (not a record field): the occupation of employed residents
+#: aged 25+, one group for other residents aged 25+, one for residents aged 15-24.
+ACTIVITIES = (*OCCUPATIONS, NOT_EMPLOYED_25, AGED_15_24)
+
 DWELLINGS = (
     "HDB 1- and 2-Room Flats",
     "HDB 3-Room Flats",

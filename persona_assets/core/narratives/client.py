@@ -320,16 +320,32 @@ class LiteLLMClient:
             resp = await litellm.acompletion(**kwargs)
         except Exception as exc:  # every failure becomes a retry or a permanent failure with a reason
             raise classify_error(exc) from None
-        text = message_text(resp)
-        if not text.strip():
-            raise TransientError("empty message")
-        usage = getattr(resp, "usage", None)
-        return Completion(
-            text=text,
-            prompt_tokens=_count(getattr(usage, "prompt_tokens", 0)),
-            completion_tokens=_count(getattr(usage, "completion_tokens", 0)),
-            cost=_cost(resp),
-        )
+        return completion_of(resp)
+
+
+def _reasoning_tokens(usage: Any) -> int:
+    details = getattr(usage, "completion_tokens_details", None)
+    return _count(getattr(details, "reasoning_tokens", None) if details is not None else None)
+
+
+def completion_of(resp: Any) -> Completion:
+    """The answer's text (``message.content`` only: a reasoning model's ``reasoning_content`` is kept out; a
+    malformed response is a :class:`TransientError` naming what was wrong), usage (completion tokens include
+    reasoning tokens, as providers count them) and ``finish_reason``. An empty answer is transient, unless it was
+    cut at ``max_tokens`` (e.g. all spent on reasoning): the engine then asks again with more room."""
+    text = message_text(resp)
+    finish_reason = getattr(resp.choices[0], "finish_reason", None)
+    if not text.strip() and finish_reason != "length":
+        raise TransientError("empty message")
+    usage = getattr(resp, "usage", None)
+    return Completion(
+        text=text,
+        prompt_tokens=_count(getattr(usage, "prompt_tokens", 0)),
+        completion_tokens=_count(getattr(usage, "completion_tokens", 0)),
+        cost=_cost(resp),
+        finish_reason=finish_reason if isinstance(finish_reason, str) else None,
+        reasoning_tokens=_reasoning_tokens(usage),
+    )
 
 
 @dataclass(frozen=True)

