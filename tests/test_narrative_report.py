@@ -188,3 +188,27 @@ def test_the_asset_writes_the_report_under_the_data_root(tmp_path) -> None:
     assert md["records"].value == 3 and "ok-rate" in md["key_figures"].value
     assert (data / "reports" / "narrative_report" / "index.html").exists()
     assert np.isclose(md["ok_rate"].value, 1.0)
+
+
+def test_the_report_is_the_same_bytes_under_another_hash_seed(tmp_path) -> None:
+    """Counters filled from sets break ties by insertion order, which follows the interpreter's hash seed: two
+    processes with different seeds must still write the same figures, JSON and PNG charts."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    recs = [resident(i) for i in range(6)]
+    pd.DataFrame([row(r, texts_for(r, i)) for i, r in enumerate(recs)]).to_parquet(tmp_path / "n.parquet")
+    pd.DataFrame(recs).to_parquet(tmp_path / "r.parquet")
+    root = Path(__file__).resolve().parents[1]
+    for seed in ("1", "2"):
+        args = ["--narratives", str(tmp_path / "n.parquet"), "--residents", str(tmp_path / "r.parquet")]
+        args += ["--out", str(tmp_path / seed)]
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root)}
+        cmd = [sys.executable, "-m", "persona_assets.core.narratives.report", *args]
+        subprocess.run(cmd, check=True, env=env, cwd=root, capture_output=True)
+    files = sorted(p.name for p in (tmp_path / "1").iterdir())
+    assert {"summary.json", "figures.csv", "trigrams.png", "nouns.png"} <= set(files)
+    for name in files:
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes(), name

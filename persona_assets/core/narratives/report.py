@@ -123,6 +123,13 @@ def _reason_counts(series: pd.Series | None) -> Counter[str]:
     return counts
 
 
+def rank_terms(counts: Counter[str], n: int = TOP_TERMS) -> list[tuple[str, int]]:
+    """The ``n`` most common terms, ties in alphabetical order: the counters are filled from sets, whose order
+    changes with the interpreter's hash seed, so ``Counter.most_common`` alone would break ties differently from
+    one process to the next (the report must not)."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+
+
 def _percentiles(values: np.ndarray) -> dict[str, float]:
     if not len(values):
         return {"mean": np.nan, "p10": np.nan, "p50": np.nan, "p90": np.nan}
@@ -267,8 +274,8 @@ def build_narrative_report(narratives: pd.DataFrame, residents: pd.DataFrame) ->
         summary=summary,
         fields=fields,
         rules=rules,
-        trigrams=trigrams.most_common(TOP_TERMS),
-        nouns=nouns.most_common(TOP_TERMS),
+        trigrams=rank_terms(trigrams),
+        nouns=rank_terms(nouns),
         anchoring=anchoring,
         anchored_terms=anchored_terms,
         lengths=lengths,
@@ -321,7 +328,7 @@ def _measure_anchoring(
         else 0.0
     )
     background = [anchored[k][i] for i in range(n) for k in terms if k != shown[i]]
-    return frame, reused.most_common(TOP_TERMS), share, round(float(np.mean(background)), 4) if background else 0.0
+    return frame, rank_terms(reused), share, round(float(np.mean(background)), 4) if background else 0.0
 
 
 # ------------------------------------------------------------------------------------------------ output
