@@ -1,6 +1,6 @@
 """Gates over the whole dataset: a pass/fail pair for the residents, narratives and published-personas suites,
-and an end-to-end Dagster run of publish_job where a corrupted partition blocks publication while the live
-release stays byte-identical."""
+and an end-to-end Dagster run of publish_job (after the narrative report over the narrated sample, as report_job
+runs it) where a corrupted partition blocks publication while the live release stays byte-identical."""
 
 import hashlib
 import os
@@ -154,6 +154,7 @@ def _tree_digest(folder: Path) -> str:
 def test_a_corrupted_partition_blocks_publication_and_the_live_release_stays(dataset, tmp_path) -> None:
     from _helpers import warehouse_resources
 
+    from persona_assets.narratives.assets import narrative_report
     from persona_assets.partitions import planning_area_partitions
     from persona_assets.publish.assets import personas_candidate, personas_dataset
 
@@ -175,10 +176,6 @@ def test_a_corrupted_partition_blocks_publication_and_the_live_release_stays(dat
         }
     )
     store_table(fit, data, db, "model", "fit_report")
-    from persona_assets.core.narratives.report import build_narrative_report
-
-    report = build_narrative_report(pd.concat(narratives.values()), pd.concat(residents.values()))
-    store_table(report.figures(), data, db, "narratives", "narrative_report")
     upstream = [
         AssetSpec("residents", partitions_def=planning_area_partitions, metadata={"schema": "sample"}),
         AssetSpec("persona_narratives", partitions_def=planning_area_partitions, metadata={"schema": "narratives"}),
@@ -188,6 +185,15 @@ def test_a_corrupted_partition_blocks_publication_and_the_live_release_stays(dat
         AssetSpec("narrative_report", metadata={"schema": "narratives"}),
     ]
     instance = DagsterInstance.ephemeral()
+    # the narrative report over the narrated sample, as report_job runs it before publish_job
+    reported = materialize(
+        [*upstream[:2], narrative_report], selection=[narrative_report], resources=warehouse_resources(data)
+    )
+    assert reported.success
+    assert reported.asset_materializations_for_node("narrative_report")[0].metadata["records"].value == sum(
+        len(n) for n in narratives.values()
+    )
+    assert (data / "reports" / "narrative_report" / "lengths.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     def publish():
         return materialize(
