@@ -35,7 +35,9 @@ from _common import REPO_ROOT, RESULTS_DIR, lscpu, machine_info, now_iso
 
 from persona_assets.core.narratives.engine import CallCache
 from persona_assets.core.narratives.partition import COLUMNS, narrate_partition
+from persona_assets.core.narratives.prompts import COMPACT
 from persona_assets.core.narratives.report import build_narrative_report, describe, write_narrative_report
+from persona_assets.core.narratives.validate import RULES
 from persona_assets.core.schema import LIST_FIELDS, LLM_FIELDS, PLANNING_AREAS
 
 MODEL = "local/qwen2.5-coder-1.5b-instruct"
@@ -47,7 +49,9 @@ NAME = "narrative_quality_before_after"
 # ------------------------------------------------------------------------------------------------ narrate
 
 
-def narrate(chosen: Path, out: Path, threads: int, slots: int, chunk: int, first: Path | None) -> dict[str, Any]:
+def narrate(
+    chosen: Path, out: Path, threads: int, slots: int, chunk: int, first: Path | None, timeout_s: float
+) -> dict[str, Any]:
     """Narrate the records of ``chosen`` in chunks of ``chunk`` (each chunk's rows are written as soon as it is
     done: a run stopped early leaves the finished records in ``narratives.parquet``). ``first``: a results table
     whose records go first (those the before run finished, so that a stopped run still compares like with like).
@@ -62,7 +66,12 @@ def narrate(chosen: Path, out: Path, threads: int, slots: int, chunk: int, first
         is_ahead = residents["uuid"].astype(str).isin(ahead)
         residents = pd.concat([residents[is_ahead], residents[~is_ahead]], ignore_index=True)
     llm = NarrativeLLM(
-        model=MODEL, local_threads=threads, local_slots=slots, cache_path=str(out / "calls.sqlite"), local_linger_s=5
+        model=MODEL,
+        local_threads=threads,
+        local_slots=slots,
+        cache_path=str(out / "calls.sqlite"),
+        local_linger_s=5,
+        timeout_s=timeout_s,
     )
     settings = dataclasses.replace(llm.engine_settings(tuple(PLANNING_AREAS)), initial_in_flight=slots)
     cache = CallCache(out / "calls.sqlite")
@@ -163,26 +172,39 @@ def _pct(v: Any) -> str:
     return "—" if v is None else f"{100 * float(v):.1f}%"
 
 
+COLUMNS_SHOWN = (("before", "before"), ("after", "after"), ("before_all_finished", "before, all it finished"))
+
+
+def _rows(result: dict[str, Any], part: str, key: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per shown column, the rows of one report table (``fields``, ``rules``, ``anchoring``) by ``key``."""
+    return {
+        side: {r[key]: r for r in result[side]["report"][part]} if result.get(side) else {} for side, _ in COLUMNS_SHOWN
+    }
+
+
 def render_markdown(result: dict[str, Any]) -> str:
-    b, a = result["before"], result["after"]
-    kb, ka, kall = b["key_figures"], a["key_figures"], result["before_all_finished"]["key_figures"]
+    key_figures = {side: (result[side] or {}).get("key_figures", {}) for side, _ in COLUMNS_SHOWN}
+    n = {side: k.get("records", 0) for side, k in key_figures.items()}
     lines = [
         "# Narrative quality before and after issue 13",
         "",
         f"Measured {result['when']} by `benchmarks/bench_narrative_quality.py` with the narrative report "
-        f"(`core/narratives/report.py`). Before and after: the same {result['records_compared']} records. "
-        f"{result['records_note']}",
+        f"(`core/narratives/report.py`). {result['records_note']}",
         "",
         f"- **before**: main at {BEFORE_COMMIT} (prompt version `{BEFORE_PROMPT_VERSION}`: one worked example, no "
-        "field meanings, the old validator), llama-server run by the lead's script (4 slots, 4 requests in flight).",
-        f"- **after**: this branch (prompt version `{a['prompt_version']}`, six rotated worked examples, field "
+        "field meanings, the old validator), llama-server run by the lead's script (4 slots, 4 requests in flight); "
+        "its finished records read back from its call cache (`benchmarks/replay_narratives.py`).",
+        f"- **after**: this branch (prompt version `{COMPACT.prompt_version}`: six rotated worked examples, field "
         "meanings, the new rules), the embedded model through the project's own supervisor, resource and engine "
-        "(adaptive concurrency), as `make run` configures it.",
-        f"- Model: {MODEL} (Q4_K_M GGUF), llama.cpp `llama-server`, 2 threads, niced; machine: "
-        f"{result['machine']['cpu_model']}, 2 cores shared with other work (timings are not a benchmark).",
+        "(adaptive concurrency).",
+        f"- Model: {MODEL} (Q4_K_M GGUF), llama.cpp `llama-server`, 2 threads, nice 19; machine: "
+        f"{result['machine']['cpu_model']}, 2 cores shared with other work (load average about 8).",
+    ]
+    if result.get("note"):
+        lines += ["", result["note"]]
+    lines += [
         "",
-        f"| figure | before | after | before, all {result['before_all_finished']['key_figures']['records']} it "
-        "finished | target |",
+        "| figure | " + " | ".join(f"{label} ({n[side]})" for side, label in COLUMNS_SHOWN) + " | target |",
         "| --- | --- | --- | --- | --- |",
     ]
     targets = {
@@ -192,7 +214,6 @@ def render_markdown(result: dict[str, Any]) -> str:
         "ok_records_flagged_by_current_rules": "0",
     }
     labels = {
-        "records": "records",
         "ok_rate": "ok-rate",
         "first_try_ok_rate": "ok at the first answer",
         "calls_per_record": "generations per record (first answer + repairs/resamples)",
@@ -207,22 +228,27 @@ def render_markdown(result: dict[str, Any]) -> str:
         "distinct_3_mean": "distinct-3, mean over fields",
     }
     for key, label in labels.items():
-        vb, va, vall = kb.get(key), ka.get(key), kall.get(key)
-        if "rate" in key or "share" in key:
-            vb, va, vall = _pct(vb), _pct(va), _pct(vall)
-        lines.append(f"| {label} | {vb} | {va} | {vall} | {targets.get(key, '')} |")
-    lines += ["", "## Length per field (tokens, o200k_base: p10 / p50 / p90)", ""]
-    lines += ["| field | before | after | distinct-3 before | distinct-3 after |", "| --- | --- | --- | --- | --- |"]
-    fb = {r["field"]: r for r in b["report"]["fields"]}
-    for r in a["report"]["fields"]:
-        o = fb.get(r["field"], {})
+        cells = []
+        for side, _ in COLUMNS_SHOWN:
+            v = key_figures[side].get(key)
+            cells.append(_pct(v) if ("rate" in key or "share" in key) else ("—" if v is None else str(v)))
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {targets.get(key, '')} |")
 
-        def span(x: dict[str, Any]) -> str:
-            return f"{x.get('tokens_p10', 0):.0f} / {x.get('tokens_p50', 0):.0f} / {x.get('tokens_p90', 0):.0f}"
+    fields = _rows(result, "fields", "field")
+    lines += ["", "## Length (tokens, o200k_base: p10 / p50 / p90) and distinct-3 per field", ""]
+    lines += ["| field | " + " | ".join(label for _, label in COLUMNS_SHOWN) + " |", "| --- | --- | --- | --- |"]
+    for f in LLM_FIELDS:
+        cells = []
+        for side, _ in COLUMNS_SHOWN:
+            x = fields[side].get(f)
+            cells.append(
+                f"{x['tokens_p10']:.0f} / {x['tokens_p50']:.0f} / {x['tokens_p90']:.0f}; {x['distinct_3']:.3f}"
+                if x and x.get("tokens_p50") is not None
+                else "—"
+            )
+        lines.append(f"| {f} | " + " | ".join(cells) + " |")
 
-        lines.append(
-            f"| {r['field']} | {span(o)} | {span(r)} | {o.get('distinct_3', 0):.3f} | {r.get('distinct_3', 0):.3f} |"
-        )
+    rules = _rows(result, "rules", "rule")
     lines += [
         "",
         "## Validator reasons per rule",
@@ -230,21 +256,22 @@ def render_markdown(result: dict[str, Any]) -> str:
         "`failed`: reasons of records that ended failed; `rejected`: reasons of every rejected answer on the way "
         "(recorded from issue 13 on: the before run has none); `flagged now`: ok texts that today's rules reject.",
         "",
-        "| rule | failed before | failed after | rejected after | flagged now, before | flagged now, after |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| rule | " + " | ".join(f"{label}: failed / rejected / flagged now" for _, label in COLUMNS_SHOWN) + " |",
+        "| --- | --- | --- | --- |",
     ]
-    rb = {r["rule"]: r for r in b["report"]["rules"]}
-    for r in a["report"]["rules"]:
-        o = rb[r["rule"]]
-        row = (
-            o["failed_records"],
-            r["failed_records"],
-            r["rejected_answers"],
-            o["ok_texts_flagged_now"],
-            r["ok_texts_flagged_now"],
-        )
-        if any(row):
-            lines.append(f"| {r['rule']} | " + " | ".join(str(x) for x in row) + " |")
+    for rule in RULES:
+        cells, any_count = [], False
+        for side, _ in COLUMNS_SHOWN:
+            r = rules[side].get(rule)
+            if not r:
+                cells.append("—")
+                continue
+            counts = (r["failed_records"], r["rejected_answers"], r["ok_texts_flagged_now"])
+            any_count |= any(counts)
+            cells.append(" / ".join(str(c) for c in counts))
+        if any_count:
+            lines.append(f"| {rule} | " + " | ".join(cells) + " |")
+
     lines += [
         "",
         "## Rules' false positives on the hand-labelled fixture (`tests/fixtures/narratives/labelled_texts.json`)",
@@ -259,17 +286,25 @@ def render_markdown(result: dict[str, Any]) -> str:
             f"| {rule} | {d['false_positives']} / {d['negatives']} ({_pct(d['rate'])}) | "
             f"{h['false_positives']} / {h['negatives']} ({_pct(h['rate'])}) | {caught} |"
         )
-    lines += ["", "## Anchoring per worked example (after)", ""]
-    lines += ["| example | records shown | anchored when shown | when not shown |", "| --- | --- | --- | --- |"]
-    for r in a["report"]["anchoring"]:
-        lines.append(
-            f"| {r['example']} | {r['records_shown']} | {_pct(r['anchored_when_shown'])} | "
-            f"{_pct(r['anchored_when_not_shown'])} |"
-        )
-    lines += ["", "## Run", ""]
-    for side in ("before", "after"):
-        run = result[side]["run"]
-        lines.append(f"- {side}: " + ", ".join(f"{k} {v}" for k, v in run.items()))
+
+    anchoring = _rows(result, "anchoring", "example")
+    lines += ["", "## Anchoring per worked example: records shown it, anchored when shown / when not shown", ""]
+    lines += ["| example | " + " | ".join(label for _, label in COLUMNS_SHOWN) + " |", "| --- | --- | --- | --- |"]
+    examples = sorted({k for side in anchoring.values() for k in side})
+    for ex in examples:
+        cells = []
+        for side, _ in COLUMNS_SHOWN:
+            r = anchoring[side].get(ex)
+            cells.append(
+                f"{r['records_shown']}: {_pct(r['anchored_when_shown'])} / {_pct(r['anchored_when_not_shown'])}"
+                if r
+                else "—"
+            )
+        lines.append(f"| {ex} | " + " | ".join(cells) + " |")
+    lines += ["", "## Runs", ""]
+    for side in ("before_all_finished", "after"):
+        run = (result.get(side) or {}).get("run") or result.get(f"{side}_run") or {}
+        lines.append(f"- {side}: " + (", ".join(f"{k} {v}" for k, v in run.items()) or "—"))
     return "\n".join(lines) + "\n"
 
 
@@ -318,12 +353,14 @@ def _side(narr: pd.DataFrame, residents: pd.DataFrame, run: dict[str, Any], repo
     }
 
 
-def compare(before: Path, after: Path, out_dir: Path, report_dirs: Path | None) -> dict[str, Any]:
+def compare(before: Path, after: Path, out_dir: Path, report_dirs: Path | None, note: str = "") -> dict[str, Any]:
     """Both reports over the records both runs finished (like with like), and the before run's over all it
-    finished."""
+    finished. An after run that has finished no record yet gives the before figures alone."""
     residents = pd.read_parquet(before / "chosen.parquet")
-    after_narr = pd.read_parquet(after / "narratives.parquet")
-    after_summary = json.loads((after / "summary.json").read_text())
+    table = after / "narratives.parquet"
+    after_narr = pd.read_parquet(table) if table.exists() else pd.DataFrame(columns=list(COLUMNS))
+    summary_file = after / "summary.json"
+    after_summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
     before_all = before_table(before)
     before_summary = json.loads((before / "summary.json").read_text()) if (before / "summary.json").exists() else {}
     common = set(after_narr["uuid"].astype(str)) & set(before_all["uuid"].astype(str))
@@ -334,19 +371,21 @@ def compare(before: Path, after: Path, out_dir: Path, report_dirs: Path | None) 
         return report_dirs / name if report_dirs else None
 
     sides = {
-        "before": _side(before_narr, residents, before_summary, folder("before")),
-        "after": _side(after_common, residents, after_summary, folder("after")),
-        "before_all_finished": _side(before_all, residents, before_summary, None),
+        "before": _side(before_narr, residents, before_summary, folder("before")) if common else None,
+        "after": _side(after_common, residents, after_summary, folder("after")) if common else None,
+        "before_all_finished": _side(before_all, residents, before_summary, folder("before_all_finished")),
+        "after_run": after_summary,
     }
-    note = (
-        f"{len(common)} records that both runs finished, of the {len(residents)} the before run chose (3 per area, "
-        f"42 areas; residents sampled at {BEFORE_COMMIT}, which the current residents suite accepts). The before "
-        f"run finished {len(before_all)} of them, the after run {len(after_narr)}."
+    records_note = (
+        f"Before and after: the same {len(common)} records, those both runs finished, of the {len(residents)} the "
+        f"before run chose (3 per area, 42 areas; residents sampled at {BEFORE_COMMIT}, which the current residents "
+        f"suite accepts). The before run had finished {len(before_all)} of them, the after run {len(after_narr)}."
     )
     result = {
         "name": NAME,
         "when": now_iso(),
-        "records_note": note,
+        "records_note": records_note,
+        "note": note,
         "records_compared": len(common),
         **sides,
         "rule_false_positives": rule_false_positives(),
@@ -355,7 +394,8 @@ def compare(before: Path, after: Path, out_dir: Path, report_dirs: Path | None) 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"{NAME}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
     (out_dir / f"{NAME}.md").write_text(render_markdown(result), encoding="utf-8")
-    (out_dir / "compact_profile_records.md").write_text(render_records(after_narr, residents), encoding="utf-8")
+    if len(after_narr):
+        (out_dir / "compact_profile_records.md").write_text(render_records(after_narr, residents), encoding="utf-8")
     return result
 
 
@@ -369,16 +409,24 @@ def main(argv: list[str] | None = None) -> int:
     n.add_argument("--slots", type=int, default=2, help="parallel slots of the embedded server")
     n.add_argument("--chunk", type=int, default=2, help="records per engine run (partial results after each)")
     n.add_argument("--first", type=Path, help="a results table whose records are narrated first")
+    n.add_argument(
+        "--timeout",
+        type=float,
+        default=1800,
+        help="seconds per request (the resource's 300 s is too short on a "
+        "loaded 2-core machine: a timeout there is taken for overload and cuts the limit)",
+    )
     c = sub.add_parser("compare")
     c.add_argument("--before", type=Path, required=True)
     c.add_argument("--after", type=Path, required=True)
     c.add_argument("--out", type=Path, default=RESULTS_DIR)
     c.add_argument("--reports", type=Path, help="also write both narrative reports (HTML, PNG) here")
+    c.add_argument("--note", default="", help="a paragraph for the Markdown (e.g. the state of an unfinished run)")
     args = ap.parse_args(argv)
     if args.step == "narrate":
-        narrate(args.chosen, args.out, args.threads, args.slots, args.chunk, args.first)
+        narrate(args.chosen, args.out, args.threads, args.slots, args.chunk, args.first, args.timeout)
     else:
-        result = compare(args.before, args.after, args.out, args.reports)
+        result = compare(args.before, args.after, args.out, args.reports, args.note)
         print(render_markdown(result))
     return 0
 
