@@ -312,11 +312,11 @@ def render_records(narratives: pd.DataFrame, residents: pd.DataFrame, n: int = 1
     """The first ``n`` records of the after run (in the order narrated), each text verbatim."""
     people = residents.assign(uuid=residents["uuid"].astype(str)).set_index("uuid")
     lines = [
-        "# Ten records of the `compact` profile from the embedded model, verbatim",
+        f"# {min(n, len(narratives))} records of the `compact` profile from the embedded model, verbatim",
         "",
         f"Model {MODEL} (Q4_K_M) behind llama.cpp's `llama-server`, this branch's engine and compact profile "
-        "(`benchmarks/bench_narrative_quality.py narrate`); the first ten records narrated, in order, whatever "
-        "their status. Facts shown are the record's, as the prompt states them.",
+        f"(`benchmarks/bench_narrative_quality.py narrate`); the first {n} records narrated, in order, whatever "
+        f"their status ({len(narratives)} finished in this run). Facts shown are the record's.",
     ]
     for r in narratives.head(n).to_dict("records"):
         p = people.loc[str(r["uuid"])]
