@@ -350,7 +350,7 @@ def run_server(records: list[dict[str, Any]], settings: Any, tmp: Path, slots: i
 
 def main(argv: list[str] | None = None) -> int:
     from persona_assets.core.narratives.engine import EngineSettings
-    from persona_assets.core.narratives.prompts import NARRATIVE_SCHEMA
+    from persona_assets.core.narratives.prompts import COMPACT
     from persona_assets.partitions import PLANNING_AREAS
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -372,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             "max_tokens": args.max_tokens,
             "response_format": {
                 "type": "json_schema",
-                "json_schema": {"name": "persona_narratives", "schema": NARRATIVE_SCHEMA},
+                "json_schema": {"name": "persona_narratives", "schema": COMPACT.answer_schema()},
             },
         },
         max_attempts=args.max_attempts,

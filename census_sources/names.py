@@ -21,6 +21,19 @@ Rules, in order (``parse_name``):
    (``LIM SIEW CHOO (KATE LIM)``). Sex is not inferred (Chinese given syllables do not say it reliably).
 5. Anything else is ``unclassified`` (e.g. Indian names without ``S/O``, Eurasian names): counted, not used to
    build the Chinese/Malay/Indian pools.
+
+Faith of Indian name tokens (``classify_faiths``), so that names can agree with religion: the register records no
+religion, but Indian names (``S/O``/``D/O``) of Muslims share their Arabic-Islamic names with Malay names, and
+98.9% of Malay residents are Muslim (GHS 2015, ``ghs2015_religion_ethnicity``). So:
+
+1. the Muslim vocabulary is every token of at least ``MIN_MALAY_NAMES`` Malay names (given or father);
+2. an Indian name is *Muslim* if one of its tokens is in that vocabulary, *Sikh* if it carries ``SINGH`` or
+   ``KAUR`` (the Sikh naming convention), else *other* (Hindu, Christian and the rest: the register cannot tell
+   them apart);
+3. each token of the Indian names is counted per faith of the names it occurs in (rows ``faith_muslim``,
+   ``faith_sikh``, ``faith_other``); the name model gives a token the faith of a strict majority of its names
+   (``persona_assets/core/names.py``). The rule's precision, measured against hand labels
+   (``census_sources/annotations/indian_name_faith.csv``), is in ``docs/names.md``.
 """
 
 from __future__ import annotations
@@ -232,9 +245,39 @@ def derive_chinese_surnames(names: Iterable[str], min_names: int = 5) -> set[str
     return set(CENSUS_TOP20) | {t for t, c in counts.items() if c >= min_names}
 
 
+#: Names a token must open or close among the Malay names to join the Muslim vocabulary.
+MIN_MALAY_NAMES = 2
+SIKH_TOKENS = frozenset({"SINGH", "KAUR"})
+FAITHS = ("muslim", "sikh", "other")
 #: Token positions, plus count rows: ``given_count``/``father_count`` (tokens per name), ``has_english`` (names
-#: with an English name; token "yes"/"no") and ``rule`` (names parsed by each rule).
-POSITIONS = ("surname", "given", "father", "english", "given_count", "father_count", "has_english", "rule")
+#: with an English name; token "yes"/"no"), ``rule`` (names parsed by each rule) and ``faith_<faith>`` (a token's
+#: occurrences in Indian names of each faith, see ``classify_faiths``).
+POSITIONS = (
+    "surname",
+    "given",
+    "father",
+    "english",
+    "given_count",
+    "father_count",
+    "has_english",
+    "rule",
+    *(f"faith_{f}" for f in FAITHS),
+)
+
+
+def classify_faiths(parsed: list[ParsedName]) -> list[str | None]:
+    """The faith of each Indian name (``muslim``, ``sikh`` or ``other``; None for other names), by the rule in the
+    module docstring."""
+    malay = Counter(t for p in parsed if p.ethnicity == "Malay" for t in set(p.given + p.father))
+    vocabulary = {t for t, c in malay.items() if c >= MIN_MALAY_NAMES}
+    out: list[str | None] = []
+    for p in parsed:
+        if p.ethnicity != "Indian":
+            out.append(None)
+            continue
+        tokens = set(p.given + p.father)
+        out.append("muslim" if tokens & vocabulary else "sikh" if tokens & SIKH_TOKENS else "other")
+    return out
 
 
 def register_tokens(names: list[str]) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -242,8 +285,12 @@ def register_tokens(names: list[str]) -> tuple[pd.DataFrame, dict[str, int]]:
     surnames = derive_chinese_surnames(names)
     counts: Counter[tuple[str, str, str, str]] = Counter()
     coverage: Counter[str] = Counter()
-    for raw in names:
-        p = parse_name(raw, surnames)
+    parsed = [parse_name(raw, surnames) for raw in names]
+    for p, faith in zip(parsed, classify_faiths(parsed), strict=True):
+        if faith:
+            for t in p.given + p.father:
+                counts[(f"faith_{faith}", p.ethnicity, "unknown", t.title())] += 1
+    for p in parsed:
         coverage[p.rule] += 1
         for position, toks in (
             ("surname", p.surname),

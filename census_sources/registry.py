@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from census_sources.errors import SourceTableError
+from census_sources.names import POSITIONS
 from census_sources.parsers import datagovsg as dg
 from census_sources.parsers import mom, other
 from census_sources.parsers.common import ETHNICITY, INDUSTRY, OCCUPATION, SEX, TOTAL
@@ -893,7 +894,7 @@ _SPECS: list[TableSpec] = [
         parse=_cea_tokens,
         keys=("position", "ethnicity", "sex", "token"),
         key_values={
-            "position": ("surname", "given", "father", "english", "given_count", "father_count", "has_english", "rule"),
+            "position": POSITIONS,
             "ethnicity": ("Chinese", "Malay", "Indian", "unclassified"),
             "sex": ("Male", "Female", "unknown"),
         },

@@ -2,10 +2,10 @@
 
 An asset's ``code_version`` is a digest (``core/fingerprint.py``) of the pure modules it runs, with every module
 they import (followed statically), plus the spec and data files it reads and named values (the census table's
-snapshot checksum; the narrative model and prompt version). Nothing is bumped by hand: edit a file and exactly the
-assets whose code reaches it get a new version, so the Dagster UI marks them, and through their data versions
-everything downstream, stale. The Dagster wrappers (``persona_assets/<stage>/assets.py``) stay thin and are not
-part of the digests.
+snapshot checksum; the narrative model, the shared prompt version and the prompt profile's version). Nothing is
+bumped by hand: edit a file and exactly the assets whose code reaches it get a new version, so the Dagster UI marks
+them, and through their data versions everything downstream, stale. The Dagster wrappers
+(``persona_assets/<stage>/assets.py``) stay thin and are not part of the digests.
 
 Where imports are followed: a census table digests the source layer (``census_sources``: the strict loader, the
 registry and every parser); every other asset digests its closure in ``persona_assets.core``. Code of
@@ -27,10 +27,12 @@ from pathlib import Path
 from census_sources import TABLES
 from persona_assets.core.fingerprint import digest_sources
 from persona_assets.core.names import ENGLISH_LABELS
-from persona_assets.core.narratives.prompts import PROMPT_VERSION
+from persona_assets.core.narratives.places import LANDMARKS
+from persona_assets.core.narratives.prompts import PROMPT_VERSION, select_profile
 from persona_assets.core.paths import REPO_ROOT
 
 NARRATIVES = "persona_narratives"
+LANDMARKS_FILE = LANDMARKS.relative_to(REPO_ROOT).as_posix()
 
 
 @dataclass(frozen=True)
@@ -82,10 +84,12 @@ def asset_sources(root: Path = REPO_ROOT) -> dict[str, AssetSources]:
         ),
         NARRATIVES: AssetSources(
             modules=("persona_assets.core.narratives.partition", "persona_assets.core.dataset_settings"),
+            files=(LANDMARKS_FILE,),
             values={"prompt_version": PROMPT_VERSION},
-            needs=("llm_model",),
+            needs=("llm_model", "prompt_profile"),
         ),
         "narration_plan": AssetSources(modules=("persona_assets.core.narratives.plan",)),
+        "narrative_report": AssetSources(modules=("persona_assets.core.narratives.report",), files=(LANDMARKS_FILE,)),
         "personas_candidate": AssetSources(
             modules=(
                 "persona_assets.core.publish.join",
@@ -107,7 +111,8 @@ def asset_sources(root: Path = REPO_ROOT) -> dict[str, AssetSources]:
 
 def code_version(asset: str, root: Path = REPO_ROOT, **values: str) -> str:
     """The code version of ``asset`` (its key as a user string, e.g. ``census/respop_2025``) for the repository
-    at ``root``. ``values`` supply what the asset ``needs`` (the narratives: ``llm_model``)."""
+    at ``root``. ``values`` supply what the asset ``needs`` (the narratives: ``llm_model`` and ``prompt_profile``,
+    the profile's version string ``PromptProfile.prompt_version``)."""
     sources = asset_sources(root)[asset]
     missing = sorted(set(sources.needs) - set(values))
     if missing:
@@ -115,9 +120,11 @@ def code_version(asset: str, root: Path = REPO_ROOT, **values: str) -> str:
     return digest_sources(root, sources.modules, sources.files, {**sources.values, **values}, sources.packages)
 
 
-def list_code_versions(root: Path = REPO_ROOT, llm_model: str = "") -> dict[str, str]:
-    """Every asset's code version for the repository at ``root``."""
+def list_code_versions(root: Path = REPO_ROOT, llm_model: str = "", prompt_profile: str = "") -> dict[str, str]:
+    """Every asset's code version for the repository at ``root`` (``prompt_profile``: a profile's version string;
+    default: that of the profile chosen for ``llm_model``)."""
+    given = {"llm_model": llm_model, "prompt_profile": prompt_profile or select_profile(llm_model).prompt_version}
     return {
-        asset: code_version(asset, root, **({"llm_model": llm_model} if "llm_model" in src.needs else {}))
+        asset: code_version(asset, root, **{k: v for k, v in given.items() if k in src.needs})
         for asset, src in asset_sources(root).items()
     }

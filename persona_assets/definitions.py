@@ -13,7 +13,7 @@ from persona_assets.executors import select_executor
 from persona_assets.io_managers import NetworkIOManager, WarehouseIOManager
 from persona_assets.model.assets import fit_report, persona_network
 from persona_assets.names.assets import NameSources, name_report, name_tokens
-from persona_assets.narratives.assets import persona_narratives
+from persona_assets.narratives.assets import narrative_report, persona_narratives
 from persona_assets.narratives.plan import narration_plan
 from persona_assets.narratives.resources import llm_from_env
 from persona_assets.partitions import planning_area_partitions
@@ -57,8 +57,8 @@ narratives_job = define_asset_job(
 
 report_job = define_asset_job(
     "report_job",
-    selection=AssetSelection.assets(fit_report, name_report),
-    description="Census-fidelity and names reports over every residents partition.",
+    selection=AssetSelection.assets(fit_report, name_report, narrative_report),
+    description="Census-fidelity, names and narrative-quality reports over every partition.",
 )
 
 publish_job = define_asset_job(
@@ -79,6 +79,7 @@ defs = Definitions(
         residents,
         persona_narratives,
         narration_plan,
+        narrative_report,
         fit_report,
         name_report,
         personas_candidate,

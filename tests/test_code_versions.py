@@ -21,6 +21,7 @@ CENSUS = {f"census/{t}" for t in TABLES}
 SCHEMA_USERS = {
     "residents",
     "persona_narratives",
+    "narrative_report",
     "name_tokens",
     "name_report",
     "personas_candidate",
@@ -43,8 +44,10 @@ EDITS = {
     "persona_assets/core/schema.py": SCHEMA_USERS,
     "persona_assets/core/names.py": {"name_tokens", "name_report", "residents", "personas_candidate"},
     "census_sources/annotations/english_given_names_sex.csv": {"name_tokens"},
-    "persona_assets/core/narratives/prompts.py": {"persona_narratives"},
-    "persona_assets/core/narratives/validate.py": {"persona_narratives"},
+    "persona_assets/core/narratives/prompts.py": {"persona_narratives", "narrative_report"},
+    "persona_assets/core/narratives/validate.py": {"persona_narratives", "narrative_report"},
+    "persona_assets/core/narratives/report.py": {"narrative_report"},
+    "census_sources/annotations/sg_landmarks.csv": {"persona_narratives", "narrative_report"},
     "persona_assets/core/quality.py": {"personas_candidate"},
     "expectations/personas_dataset.json": {"personas_candidate"},
     "persona_assets/core/publish/join.py": {"personas_candidate", "personas_dataset"},
@@ -111,6 +114,14 @@ def test_editing_a_file_changes_exactly_the_assets_that_depend_on_it(repo: Path,
 
 def test_another_model_changes_only_the_narratives(repo: Path, baseline) -> None:
     after = list_code_versions(repo, "openai/gpt-4o-mini")
+    assert {k for k in baseline if after[k] != baseline[k]} == {"persona_narratives"}
+
+
+def test_another_prompt_profile_changes_only_the_narratives(repo: Path, baseline) -> None:
+    from persona_assets.core.narratives.prompts import FULL, select_profile
+
+    assert select_profile(MODEL) != FULL  # the embedded model gets the compact profile
+    after = list_code_versions(repo, MODEL, FULL.prompt_version)
     assert {k for k in baseline if after[k] != baseline[k]} == {"persona_narratives"}
 
 

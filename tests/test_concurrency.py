@@ -128,7 +128,7 @@ def test_reasoning_content_stays_out_of_the_texts_but_its_tokens_are_counted(tmp
 
 
 def test_extra_body_comes_from_the_resource_and_is_part_of_the_cache_key() -> None:
-    from persona_assets.core.narratives.prompts import render_messages, request_key
+    from persona_assets.core.narratives.prompts import COMPACT, render_messages, request_key
     from persona_assets.narratives.resources import NarrativeLLM
 
     llm = NarrativeLLM(model=MODEL, extra_body={"reasoning_effort": "high"})
@@ -136,7 +136,8 @@ def test_extra_body_comes_from_the_resource_and_is_part_of_the_cache_key() -> No
     assert params["extra_body"] == {"reasoning_effort": "high"} and llm.describe()["extra_body"] == params["extra_body"]
     plain = NarrativeLLM(model=MODEL).engine_settings(()).params
     msgs = render_messages(record(0))
-    assert request_key(MODEL, msgs, params, 0) != request_key(MODEL, msgs, plain, 0)
+    version = COMPACT.prompt_version
+    assert request_key(MODEL, msgs, params, 0, version) != request_key(MODEL, msgs, plain, 0, version)
 
 
 def test_an_answer_cut_at_max_tokens_is_asked_again_with_room(tmp_path: Path) -> None:

@@ -39,12 +39,15 @@ from persona_assets.core.narratives.llama_server import (
     server_command,
 )
 from persona_assets.core.narratives.local_model import LOCAL_MODELS, ensure_weights
-from persona_assets.core.narratives.prompts import NARRATIVE_SCHEMA
+from persona_assets.core.narratives.prompts import COMPACT
 
 ROOT = Path(__file__).resolve().parents[1]
 GEMMA = "gemma-3-270m"
 CFG = ServerConfig(GEMMA, slots=2, threads=2, ctx_per_slot=1536)
-SCHEMA_FORMAT = {"type": "json_schema", "json_schema": {"name": "persona_narratives", "schema": NARRATIVE_SCHEMA}}
+SCHEMA_FORMAT = {
+    "type": "json_schema",
+    "json_schema": {"name": "persona_narratives", "schema": COMPACT.answer_schema()},
+}
 
 
 def test_server_command_is_loopback_only_with_slots_threads_and_a_context_per_slot() -> None:

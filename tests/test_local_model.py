@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from persona_assets.core.narratives.examples import EXAMPLES
 from persona_assets.core.narratives.inprocess_model import _schema_of, continuation_prompt
 from persona_assets.core.narratives.llama_server import LlamaServerError, ServerConfig, acquire, find_binary
 from persona_assets.core.narratives.local_model import (
@@ -19,7 +20,10 @@ from persona_assets.core.narratives.local_model import (
     ensure_weights,
     local_model,
 )
-from persona_assets.core.narratives.prompts import EXAMPLE_RECORD, NARRATIVE_SCHEMA, render_messages
+from persona_assets.core.narratives.prompts import COMPACT, render_messages
+
+EXAMPLE_RECORD = EXAMPLES[0].record
+NARRATIVE_SCHEMA = COMPACT.answer_schema()
 
 
 def fake_model(tmp_path: Path, blobs: list[bytes], sha: str | None = None) -> LocalModel:

@@ -13,6 +13,7 @@ import pytest
 
 from persona_assets.core.narratives.client import LiteLLMClient
 from persona_assets.core.narratives.engine import CallCache, EngineSettings, NarrativeEngine, summarise
+from persona_assets.core.narratives.examples import ALL_EXAMPLES
 from persona_assets.core.narratives.prompts import read_facts, render_messages
 from persona_assets.core.narratives.validate import parse_answer, validate_narrative
 from persona_assets.core.schema import LLM_FIELDS
@@ -219,13 +220,12 @@ def test_sigkill_mid_run_loses_no_finished_call_and_repeats_none(tmp_path: Path)
         srv.stop()
 
 
-def test_worked_example_obeys_every_rule_but_cannot_be_copied() -> None:
-    from persona_assets.core.narratives.prompts import EXAMPLE_ANSWER, EXAMPLE_RECORD
-
-    reasons = validate_narrative(dict(EXAMPLE_ANSWER), EXAMPLE_RECORD, ("Jurong West", "Bedok"))
+@pytest.mark.parametrize("example", ALL_EXAMPLES, ids=lambda e: e.key)
+def test_every_worked_example_obeys_every_rule_but_cannot_be_copied(example) -> None:
+    reasons = validate_narrative(dict(example.answer), example.record, ("Jurong West", "Bedok"))
     assert reasons and all(r.startswith("copy:") for r in reasons)  # fine in content; but a copy for anyone
     rec = record(1)
-    copied = {**good(rec), "cultural_background": EXAMPLE_ANSWER["cultural_background"]}
+    copied = {**good(rec), "cultural_background": example.answer["cultural_background"]}
     assert validate_narrative(copied, rec) == ["copy: cultural_background"]
 
 

@@ -40,10 +40,11 @@ from persona_assets.core.narratives.engine import (
     PermanentError,
     TransientError,
 )
-from persona_assets.core.narratives.prompts import NARRATIVE_SCHEMA, render_messages
+from persona_assets.core.narratives.prompts import COMPACT, FULL, render_messages
 from persona_assets.testing.llm_server import LLMTestServer
 
 MODEL = "openai/test-model"
+NARRATIVE_SCHEMA = COMPACT.answer_schema()
 
 
 @pytest.fixture
@@ -105,7 +106,9 @@ DESIGNER_SCHEMA = {  # the shape pydantic gives a structured-output column: $def
 }
 
 
-@pytest.mark.parametrize("schema", [NARRATIVE_SCHEMA, DESIGNER_SCHEMA], ids=["narrative", "designer"])
+@pytest.mark.parametrize(
+    "schema", [NARRATIVE_SCHEMA, FULL.answer_schema(), DESIGNER_SCHEMA], ids=["compact", "full", "designer"]
+)
 def test_server_answers_a_schema_request_without_facts_with_a_valid_object(server, schema) -> None:
     status, body = post(
         server,

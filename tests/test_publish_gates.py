@@ -1,6 +1,6 @@
 """Gates over the whole dataset: a pass/fail pair for the residents, narratives and published-personas suites,
-and an end-to-end Dagster run of publish_job where a corrupted partition blocks publication while the live
-release stays byte-identical."""
+and an end-to-end Dagster run of publish_job (after the narrative report over the narrated sample, as report_job
+runs it) where a corrupted partition blocks publication while the live release stays byte-identical."""
 
 import hashlib
 import os
@@ -157,6 +157,7 @@ def test_a_corrupted_partition_blocks_publication_and_the_live_release_stays(
     from _helpers import open_in_chromium, warehouse_resources
 
     from persona_assets.core.reports import REPORTS_URL_ENV, ReportServer
+    from persona_assets.narratives.assets import narrative_report
     from persona_assets.partitions import planning_area_partitions
     from persona_assets.publish.assets import personas_candidate, personas_dataset
 
@@ -184,11 +185,21 @@ def test_a_corrupted_partition_blocks_publication_and_the_live_release_stays(
         AssetSpec(["census", "planning_areas"]),
         AssetSpec(["census", "cea_name_hashes"]),
         AssetSpec("fit_report", metadata={"schema": "model"}),
+        AssetSpec("narrative_report", metadata={"schema": "narratives"}),
     ]
     instance = DagsterInstance.ephemeral()
     reports = ReportServer(data, port=0).start()  # what make dev runs beside the UI; the links point at it
     request.addfinalizer(reports.stop)
     monkeypatch.setenv(REPORTS_URL_ENV, reports.url)
+    # the narrative report over the narrated sample, as report_job runs it before publish_job
+    reported = materialize(
+        [*upstream[:2], narrative_report], selection=[narrative_report], resources=warehouse_resources(data)
+    )
+    assert reported.success
+    assert reported.asset_materializations_for_node("narrative_report")[0].metadata["records"].value == sum(
+        len(n) for n in narratives.values()
+    )
+    assert (data / "reports" / "narrative_report" / "lengths.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     def publish():
         return materialize(
@@ -205,6 +216,7 @@ def test_a_corrupted_partition_blocks_publication_and_the_live_release_stays(
     assert live.is_symlink() and (live / "README.md").exists()
     card = (live / "README.md").read_text(encoding="utf-8")
     assert f"`base_seed` = {SEED}" in card and f"--total-records {TOTAL} --seed {SEED} --narratives 2" in card
+    assert "Narrative quality (`narrative_report`" in card and "reports/narrative_report/index.html" in card
     personas = pd.read_parquet(live / "personas")
     assert len(personas) == sum(len(n) for n in narratives.values()) and personas.shape[1] == 38
     assert isinstance(personas["hobbies_and_interests_list"].iloc[0], np.ndarray | list)

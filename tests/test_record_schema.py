@@ -18,7 +18,7 @@ from persona_assets.core import schema as S
 from persona_assets.core.gx_suites import load_suite, run_suite
 from persona_assets.core.model import vocab as V
 from persona_assets.core.narratives.partition import COLUMNS as NARRATIVE_COLUMNS
-from persona_assets.core.narratives.prompts import GUARDRAILS, NARRATIVE_SCHEMA
+from persona_assets.core.narratives.prompts import PROFILES
 from persona_assets.core.publish.arrow import build_arrow_schema, format_type
 from persona_assets.core.publish.card import CardInputs, render_dataset_card
 from persona_assets.core.quality import NARRATIVE_CHECK_COLUMNS, PERSONA_CHECK_COLUMNS
@@ -241,14 +241,21 @@ def test_arrow_schema_card_and_dagster_column_schemas_follow_the_schema(bedok) -
     assert {c.name for c in PERSONAS_COLUMN_SCHEMA.columns if c.constraints.nullable} == NULLABLE
 
 
-def test_narrative_fields_and_answer_schema_follow_the_schema() -> None:
-    assert list(NARRATIVE_SCHEMA["properties"]) == [*S.TEXT_FIELDS, *S.LIST_FIELDS]
-    assert NARRATIVE_SCHEMA["required"] == list(S.LLM_FIELDS)
+@pytest.mark.parametrize("profile", list(PROFILES.values()), ids=list(PROFILES))
+def test_narrative_fields_and_answer_schema_follow_the_schema(profile) -> None:
+    schema = profile.answer_schema()
+    assert list(schema["properties"]) == [*S.TEXT_FIELDS, *S.LIST_FIELDS]
+    assert schema["required"] == list(S.LLM_FIELDS)
     for f in S.TEXT_FIELDS:
-        prop = NARRATIVE_SCHEMA["properties"][f]
-        assert (prop["minLength"], prop["maxLength"]) == (S.MIN_TEXT_CHARS, S.MAX_TEXT_CHARS)
+        prop = schema["properties"][f]
+        lo, hi = profile.text_bounds(f)
+        assert (prop["minLength"], prop["maxLength"]) == (lo, hi)
+        assert S.MIN_TEXT_CHARS <= lo < hi <= S.MAX_TEXT_CHARS  # the record's bounds are every profile's envelope
     for f in S.LIST_FIELDS:
-        prop = NARRATIVE_SCHEMA["properties"][f]
+        prop = schema["properties"][f]
         assert (prop["minItems"], prop["maxItems"]) == (S.MIN_LIST_ITEMS, S.MAX_LIST_ITEMS)
+    for f in S.LLM_FIELDS:  # every field's meaning, as the record schema words it, in the schema and the prompt
+        assert schema["properties"][f]["description"] == S.FIELDS[f].description
+        assert f"- {f}: {S.FIELDS[f].description}" in profile.system_prompt()
     assert set(S.LLM_FIELDS) <= set(NARRATIVE_COLUMNS)
-    assert ", ".join(S.LLM_FIELDS) in " ".join(GUARDRAILS)
+    assert ", ".join(S.LLM_FIELDS) in profile.system_prompt()

@@ -14,7 +14,14 @@ Composition (``compose_names``), per resident, conditioned on ethnicity and sex:
   labelled for the resident's sex (``census_sources/annotations``).
 - Malay: given names from the register's Malay names of the same sex; father's name from Malay fathers' names;
   ``full_name`` ``<given> bin|binte <father>``; ``last_name`` is the father's name.
-- Indian: the same with ``s/o``/``d/o`` and Indian pools.
+- Indian: the same with ``s/o``/``d/o`` and Indian pools, conditioned on religion: each Indian token has the faith
+  of a strict majority of the register names it occurs in (``census_sources/names.py``, ``classify_faiths``:
+  muslim, sikh or other; a token without a majority is ``mixed``; English given names such as Daniel are
+  ``christian``). Muslims get muslim and mixed tokens, Sikhs sikh and mixed, Christians christian, other and
+  mixed, everyone else (Hindu, Buddhist, no religion …) other and mixed tokens, for both their given names and
+  their father's name; a pool that would be empty falls back to the whole Indian pool. Malay
+  names are not conditioned: the register's Malay names are the Muslim vocabulary itself, and it holds no
+  names of the 1.1% of Malay residents of another faith.
 - Others: an English given name for the resident's sex and a surname from the register's unclassified names
   (Eurasian, other Asian and Western names, and Indian names without ``S/O``).
 
@@ -42,6 +49,15 @@ MARKERS = {
     ("Indian", "Female"): "d/o",
 }
 MAX_REDRAWS = 20
+#: Faith groups of Indian residents by religion, and the token faiths each draws from.
+RELIGION_FAITH = {"Islam": "muslim", "Sikhism": "sikh", "Catholic": "christian", "Other Christians": "christian"}
+FAITHS = ("muslim", "sikh", "christian", "other")
+FAITH_TOKENS = {
+    "muslim": {"muslim", "mixed"},
+    "sikh": {"sikh", "mixed"},
+    "christian": {"christian", "other", "mixed"},
+    "other": {"other", "mixed"},
+}
 #: Sex of English given names: a hand-made annotation (not a statistic), see its README.
 ENGLISH_LABELS = REPO_ROOT / "census_sources" / "annotations" / "english_given_names_sex.csv"
 
@@ -133,15 +149,41 @@ class Pool:
 
 
 def _pool(
-    tokens: pd.DataFrame, position: str, ethnicity: str | None = None, sexes: tuple[str, ...] | None = None
+    tokens: pd.DataFrame,
+    position: str,
+    ethnicity: str | None = None,
+    sexes: tuple[str, ...] | None = None,
+    only: set[str] | None = None,
 ) -> Pool:
     d = tokens[tokens["position"] == position]
     if ethnicity is not None:
         d = d[d["ethnicity"] == ethnicity]
     if sexes is not None:
         d = d[d["sex"].isin(sexes)]
+    if only is not None:
+        d = d[d["token"].isin(only)]
     d = d[d["weight"] > 0].groupby("token")["weight"].sum()
     return Pool(d.index.to_numpy(dtype=object), (d / d.sum()).to_numpy())
+
+
+def classify_token_faiths(
+    tokens: pd.DataFrame, english_given: set[str] | frozenset[str] = frozenset(), ethnicity: str = "Indian"
+) -> dict[str, str]:
+    """Token -> ``muslim``, ``sikh`` or ``other`` (the faith of a strict majority of the register names it occurs
+    in), else ``mixed``; from the ``faith_<faith>`` count rows of the name source. English given names
+    (``english_given``: Daniel, Joseph, Rita) are ``christian`` where the rule says ``other`` and ``mixed`` where it
+    says muslim or sikh (an English name says nothing of Islam or Sikhism)."""
+    rows = tokens[tokens["position"].str.startswith("faith_") & (tokens["ethnicity"] == ethnicity)]
+    table = rows.pivot_table(index="token", columns="position", values="count", aggfunc="sum", fill_value=0)
+    out: dict[str, str] = {}
+    for token, counts in table.iterrows():
+        total = counts.sum()
+        top = counts.idxmax()
+        faith = top.removeprefix("faith_") if counts[top] * 2 > total else "mixed"
+        if token in english_given:
+            faith = "christian" if faith == "other" else "mixed"
+        out[str(token)] = faith
+    return out
 
 
 class NameModel:
@@ -153,12 +195,20 @@ class NameModel:
         others = t[~((t["position"] == "surname") & t["token"].isin(given_names))]  # "Eleanor William" is no name
         self.surname = {"Chinese": _pool(t, "surname", "Chinese"), "Others": _pool(others, "surname", "unclassified")}
         self.english = {s: _pool(t, "english", None, SEX_TOKENS[s]) for s in ("Male", "Female")}
-        self.given: dict[tuple[str, str], Pool] = {("Chinese", s): _pool(t, "given", "Chinese") for s in SEX_TOKENS}
-        self.father: dict[str, Pool] = {}
+        self.given: dict[tuple[str, ...], Pool] = {("Chinese", s): _pool(t, "given", "Chinese") for s in SEX_TOKENS}
+        self.father: dict[tuple[str, ...], Pool] = {}
         for eth in ("Malay", "Indian"):
             for s in ("Male", "Female"):
                 self.given[(eth, s)] = _pool(t, "given", eth, (s,))
-            self.father[eth] = _pool(t, "father", eth)
+            self.father[(eth,)] = _pool(t, "father", eth)
+        self.token_faith = classify_token_faiths(t, given_names)
+        for faith in FAITHS:
+            allowed = {k for k, v in self.token_faith.items() if v in FAITH_TOKENS[faith]}
+            for s in ("Male", "Female"):
+                pool = _pool(t, "given", "Indian", (s,), allowed)
+                self.given[("Indian", s, faith)] = pool if len(pool.tokens) else self.given[("Indian", s)]
+            pool = _pool(t, "father", "Indian", None, allowed)
+            self.father[("Indian", faith)] = pool if len(pool.tokens) else self.father[("Indian",)]
         self.given_count = {e: _pool(t, "given_count", e) for e in ("Chinese", "Malay", "Indian")}
         self.father_count = {e: _pool(t, "father_count", e) for e in ("Malay", "Indian")}
         has = t[(t["position"] == "has_english") & (t["ethnicity"] == "Chinese")].groupby("token")["count"].sum()
@@ -167,14 +217,24 @@ class NameModel:
     def _count(self, pool: Pool, rng: np.random.Generator, n: int) -> np.ndarray:
         return pool.draw(rng, n).astype(int)
 
-    def compose(self, ethnicity: np.ndarray, sex: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    def compose(
+        self, ethnicity: np.ndarray, sex: np.ndarray, rng: np.random.Generator, religion: np.ndarray | None = None
+    ) -> pd.DataFrame:
+        """Names for residents of ``ethnicity`` and ``sex`` (and ``religion``, which Indian names follow)."""
         n = len(ethnicity)
         out = {c: np.full(n, None, dtype=object) for c in NAME_FIELDS}
+        faith = (
+            np.array([RELIGION_FAITH.get(r, "other") for r in religion], dtype=object)
+            if religion is not None
+            else np.full(n, None, dtype=object)
+        )
         for eth in ("Chinese", "Malay", "Indian", "Others"):
             for s in ("Male", "Female"):
-                idx = np.flatnonzero((ethnicity == eth) & (sex == s))
-                if len(idx):
-                    self._compose_group(eth, s, idx, out, rng)
+                group = (ethnicity == eth) & (sex == s)
+                for f in (*FAITHS, None) if eth == "Indian" else (None,):
+                    idx = np.flatnonzero(group & (faith == f)) if eth == "Indian" else np.flatnonzero(group)
+                    if len(idx):
+                        self._compose_group(eth, s, idx, out, rng, f)
         return pd.DataFrame(out)
 
     def _tokens(self, pool: Pool, counts: np.ndarray, rng: np.random.Generator) -> list[list[str]]:
@@ -184,7 +244,13 @@ class NameModel:
         return [list(grid[j, : int(c)]) for j, c in enumerate(counts)] if grid is not None else []
 
     def _compose_group(
-        self, eth: str, s: str, idx: np.ndarray, out: dict[str, np.ndarray], rng: np.random.Generator
+        self,
+        eth: str,
+        s: str,
+        idx: np.ndarray,
+        out: dict[str, np.ndarray],
+        rng: np.random.Generator,
+        faith: str | None = None,
     ) -> None:
         m = len(idx)
         if eth == "Chinese":
@@ -202,10 +268,12 @@ class NameModel:
             out["full_name"][idx] = [f"{a} {b}" for a, b in zip(surname, given, strict=True)]
             out["preferred_english_name"][idx] = np.where(has_en, english, None)
         elif eth in ("Malay", "Indian"):
-            given = self._tokens(self.given[(eth, s)], np.clip(self._count(self.given_count[eth], rng, m), 1, 3), rng)
+            given_pool = self.given[(eth, s, faith)] if faith else self.given[(eth, s)]
+            father_pool = self.father[(eth, faith)] if faith else self.father[(eth,)]
+            given = self._tokens(given_pool, np.clip(self._count(self.given_count[eth], rng, m), 1, 3), rng)
             father = [
                 " ".join(f)
-                for f in self._tokens(self.father[eth], np.clip(self._count(self.father_count[eth], rng, m), 1, 2), rng)
+                for f in self._tokens(father_pool, np.clip(self._count(self.father_count[eth], rng, m), 1, 2), rng)
             ]
             marker = MARKERS[(eth, s)]
             out["first_name"][idx] = [g[0] for g in given]
@@ -252,11 +320,16 @@ def register_matches(
 
 
 def compose_names(
-    model: NameModel, ethnicity: np.ndarray, sex: np.ndarray, rng: np.random.Generator, hashes: pd.DataFrame
+    model: NameModel,
+    ethnicity: np.ndarray,
+    sex: np.ndarray,
+    rng: np.random.Generator,
+    hashes: pd.DataFrame,
+    religion: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, int]:
-    """Names for every resident; composed names that equal a registered full name are redrawn.
-    Returns the names and how many redraws were needed."""
-    names = model.compose(ethnicity, sex, rng)
+    """Names for every resident (Indian names agree with ``religion`` when given); composed names that equal a
+    registered full name are redrawn. Returns the names and how many redraws were needed."""
+    names = model.compose(ethnicity, sex, rng, religion)
     redraws = 0
     for _ in range(MAX_REDRAWS):
         exact, _near = register_matches(names["full_name"], hashes, names["preferred_english_name"])
@@ -264,7 +337,9 @@ def compose_names(
             break
         redraws += int(exact.sum())
         idx = np.flatnonzero(exact)
-        names.iloc[idx] = model.compose(ethnicity[idx], sex[idx], rng).to_numpy()
+        names.iloc[idx] = model.compose(
+            ethnicity[idx], sex[idx], rng, None if religion is None else religion[idx]
+        ).to_numpy()
     return names, redraws
 
 

@@ -53,7 +53,9 @@ def _len(value: Any) -> float:
 def add_narrative_checks(narratives: pd.DataFrame) -> pd.DataFrame:
     """The narratives table with the derived columns ``expectations/narratives.json`` checks (texts and lists are
     measured on ok rows only; failed rows carry nulls there)."""
-    out = narratives.drop(columns=[c for c in ("failure_reasons", *LIST_FIELDS) if c in narratives]).copy()
+    out = narratives.drop(
+        columns=[c for c in ("failure_reasons", "rejected_reasons", *LIST_FIELDS) if c in narratives]
+    ).copy()
     ok = narratives["status"] == "ok"
     lengths = narratives[list(TEXT_FIELDS)].apply(lambda col: col.map(_len))
     out["check__min_text_chars"] = lengths.min(axis=1).where(ok)

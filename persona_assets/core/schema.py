@@ -29,8 +29,10 @@ IDENTITY, PERSONA, ATTRIBUTE, CONTEXT = "identity", "persona", "attribute", "con
 #: Ages: 15 and over (SPEC); the official table's last single year is "90 & Over", stored as 90, and every age
 #: is drawn from its cells, so 90 is the largest age a record can have (and means 90 and over).
 MIN_AGE, MAX_AGE = 15, 90
-#: Bounds of the LLM texts (characters) and list fields (items, characters per item).
-MIN_TEXT_CHARS, MAX_TEXT_CHARS = 40, 500
+#: Bounds of the LLM texts (characters) and list fields (items, characters per item). The text bounds are the
+#: envelope of every prompt profile's (``core/narratives/prompts.py``: ``compact`` 40-500 characters per text,
+#: ``full`` up to a paragraph); the validator holds each record to its own profile's bounds.
+MIN_TEXT_CHARS, MAX_TEXT_CHARS = 40, 1500
 MIN_LIST_ITEMS, MAX_LIST_ITEMS = 3, 8
 MIN_ITEM_CHARS, MAX_ITEM_CHARS = 2, 60
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"

@@ -1,7 +1,8 @@
 """``persona_narratives``: the 7 persona texts and 6 attribute texts of every chosen resident of one planning
 area, written through litellm (the embedded local model by default), validated against the record and resampled;
-each record ends ``ok`` or ``failed`` with its reasons."""
+each record ends ``ok`` or ``failed`` with its reasons. ``narrative_report``: their quality over all partitions."""
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -10,6 +11,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetIn,
+    Config,
     MetadataValue,
     Output,
     asset,
@@ -19,12 +21,17 @@ from persona_assets.code_versions import NARRATIVES, code_version
 from persona_assets.core.gx_suites import run_suite
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.core.narratives.partition import narrate_partition, select_records
-from persona_assets.core.narratives.prompts import PROMPT_VERSION
+from persona_assets.core.narratives.report import build_narrative_report, render_markdown, write_narrative_report
 from persona_assets.core.quality import add_narrative_checks
 from persona_assets.core.schema import LLM_FIELDS
 from persona_assets.gx_checks import build_suite_check_result
 from persona_assets.io_managers import SETTINGS_METADATA
-from persona_assets.narratives.resources import NarrativeLLM, configured_llm_model, configured_llm_pool
+from persona_assets.narratives.resources import (
+    NarrativeLLM,
+    configured_llm_model,
+    configured_llm_pool,
+    configured_prompt_version,
+)
 from persona_assets.partitions import (
     AREA_BACKFILL_POLICY,
     PLANNING_AREAS,
@@ -34,6 +41,7 @@ from persona_assets.partitions import (
     split_by_area,
     yield_partition_check_results,
 )
+from persona_assets.report_links import build_report_link
 from persona_assets.settings import DatasetSettings
 
 
@@ -59,7 +67,7 @@ from persona_assets.settings import DatasetSettings
             "the ok-rate noisy); the same suite blocks publication over all partitions.",
         ),
     ],
-    code_version=code_version(NARRATIVES, llm_model=configured_llm_model()),
+    code_version=code_version(NARRATIVES, llm_model=configured_llm_model(), prompt_profile=configured_prompt_version()),
     metadata={"schema": "narratives"},
     kinds={"python", "duckdb"},
     owners=["team:narratives"],
@@ -120,7 +128,7 @@ def persona_narratives(
             "transport_errors": MetadataValue.json(summary.get("transport_errors", {})),
             "total_tokens": summary.get("prompt_tokens", 0) + summary.get("completion_tokens", 0),
             "llm": MetadataValue.json(llm.describe()),
-            "prompt_version": PROMPT_VERSION,
+            "prompt_version": llm.profile().prompt_version,
         },
     )
     accounted, suites = {}, {}
@@ -159,4 +167,55 @@ def build_accounted_result(area: str, frame: pd.DataFrame, chosen: pd.DataFrame)
         description=f"{area}: "
         + ("; ".join(problems) or f"{len(ok)} ok, {len(failed)} failed (with reasons), none lost"),
         metadata={"partition": area, "chosen": len(chosen), "rows": len(frame), "ok": len(ok), "failed": len(failed)},
+    )
+
+
+class NarrativeReportConfig(Config):
+    """Where the report's HTML page and charts go."""
+
+    report_dir: str = ""  # default: <dataset root>/reports/narrative_report
+
+
+@asset(
+    group_name="narratives",
+    ins={"narratives": AssetIn(key="persona_narratives"), "residents": AssetIn(key="residents")},
+    metadata={"schema": "narratives"},
+    code_version=code_version("narrative_report"),
+    kinds={"pandas"},
+    owners=["team:narratives"],
+    description="Narrative quality over every narrated record: lengths in tokens and characters per field (vs "
+    "NVIDIA's release), distinct-2/3, near-duplicate share, the most common 3-grams and nouns, example anchoring, "
+    "the validator's reasons per rule, first-try ok-rate and repairs, real Singapore places named; PNG charts and "
+    "an offline HTML page under data/reports/narrative_report/. Stores every figure in long form (scope, metric, "
+    "value).",
+)
+def narrative_report(
+    context: AssetExecutionContext,
+    config: NarrativeReportConfig,
+    dataset: DatasetSettings,
+    narratives: pd.DataFrame,
+    residents: pd.DataFrame,
+) -> Output[pd.DataFrame]:
+    report = build_narrative_report(narratives, residents)
+    default = dataset.root / "reports" / "narrative_report"
+    out_dir = Path(config.report_dir).resolve() if config.report_dir else default
+    paths = write_narrative_report(report, out_dir)
+    s = report.summary
+    context.log.info(f"narrative report over {s['records']} records: {paths['index']}")
+    return Output(
+        report.figures(),
+        metadata={
+            "records": s["records"],
+            "key_figures": MetadataValue.md(render_markdown(report)),
+            "per_field": MetadataValue.md(frame_to_markdown(report.fields, len(report.fields))),
+            "rules": MetadataValue.md(
+                frame_to_markdown(report.rules[report.rules.drop(columns="rule").sum(axis=1) > 0], 30)
+            ),
+            "ok_rate": s["ok_rate"],
+            "first_try_ok_rate": s["first_try_ok_rate"],
+            "near_duplicate_record_share": s["near_duplicate_record_share"],
+            "example_anchoring_share": s["example_anchoring_share"],
+            "report": build_report_link(dataset.root, paths["index"]),  # a link to make dev's report server
+            "charts": MetadataValue.json({k: str(v) for k, v in paths.items() if k != "index"}),
+        },
     )

@@ -27,11 +27,12 @@ from persona_assets.core.narratives.llama_server import (
     ServerConfig,
 )
 from persona_assets.core.narratives.local_model import DEFAULT_LOCAL_MODEL, INPROCESS_PROVIDER, PROVIDER, local_model
-from persona_assets.core.narratives.prompts import NARRATIVE_SCHEMA
+from persona_assets.core.narratives.prompts import PromptProfile, select_profile
 
 DEFAULT_MODEL = f"{PROVIDER}/{DEFAULT_LOCAL_MODEL}"
 ENV_MODEL, ENV_API_BASE, ENV_API_KEY = "SG_PERSONAS_LLM_MODEL", "SG_PERSONAS_LLM_API_BASE", "SG_PERSONAS_LLM_API_KEY"
 ENV_CALL_CACHE = "SG_PERSONAS_CALL_CACHE"
+ENV_PROFILE = "SG_PERSONAS_LLM_PROMPT_PROFILE"
 ENV_SLOTS = "SG_PERSONAS_LOCAL_SLOTS"
 #: the adaptive limit's ceiling for a remote provider when ``max_in_flight`` is 0 (the engine finds the real limit)
 REMOTE_CEILING = 256
@@ -69,6 +70,7 @@ class NarrativeLLM(ConfigurableResource):
     # where finished calls are kept: a SQLite file (default <dataset root>/cache/llm_calls.sqlite: one machine), or
     # redis://host:port/db, shared by every worker of a distributed run (core/narratives/call_cache.py)
     cache_path: str = ""
+    prompt_profile: str = ""  # compact | full; default: chosen by model (compact for small models, else full)
     local_slots: int = 0  # parallel slots of the embedded server; 0: $SG_PERSONAS_LOCAL_SLOTS or 4
     local_threads: int = 0  # its threads; 0: one per usable CPU
     local_linger_s: float = DEFAULT_LINGER_S  # how long it outlives its last lease (for the next run of a backfill)
@@ -76,6 +78,10 @@ class NarrativeLLM(ConfigurableResource):
     @property
     def is_local(self) -> bool:
         return self.model.startswith(f"{PROVIDER}/")
+
+    def profile(self) -> PromptProfile:
+        """The prompt profile: ``prompt_profile`` if set, else the one ``select_profile`` picks for ``model``."""
+        return select_profile(self.model, self.prompt_profile)
 
     def cache_file(self, data_root: Path) -> Path:
         """The SQLite call cache: ``cache_path``, else ``<data_root>/cache/llm_calls.sqlite``."""
@@ -130,12 +136,13 @@ class NarrativeLLM(ConfigurableResource):
 
     def engine_settings(self, areas: tuple[str, ...]) -> EngineSettings:
         params: dict[str, Any] = {"temperature": self.temperature, "top_p": self.top_p, "max_tokens": self.max_tokens}
+        profile = self.profile()
         if self.extra_body:
             params["extra_body"] = dict(self.extra_body)
         if self.structured_output:
             params["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": "persona_narratives", "schema": NARRATIVE_SCHEMA},
+                "json_schema": {"name": "persona_narratives", "schema": profile.answer_schema()},
             }
         return EngineSettings(
             model=self.model,
@@ -147,6 +154,7 @@ class NarrativeLLM(ConfigurableResource):
             timeout_s=self.timeout_s,
             max_attempts=self.max_attempts,
             areas=areas,
+            profile=profile.name,
         )
 
     def describe(self) -> dict[str, Any]:
@@ -161,6 +169,8 @@ class NarrativeLLM(ConfigurableResource):
             "max_tokens": self.max_tokens,
             "max_in_flight": self.in_flight(),
             "max_attempts": self.max_attempts,
+            "prompt_profile": self.profile().name,
+            "prompt_version": self.profile().prompt_version,
         }
         if self.extra_body:
             out["extra_body"] = dict(self.extra_body)
@@ -179,16 +189,24 @@ def configured_llm_model() -> str:
     return os.environ.get(ENV_MODEL) or DEFAULT_MODEL
 
 
+def configured_prompt_version() -> str:
+    """The prompt version (shared + profile) the environment configures: the profile
+    ``SG_PERSONAS_LLM_PROMPT_PROFILE`` names, else the one chosen for ``configured_llm_model()``; what the
+    narratives' code version digests."""
+    return select_profile(configured_llm_model(), os.environ.get(ENV_PROFILE, "")).prompt_version
+
+
 def llm_from_env() -> NarrativeLLM:
     """The resource as the environment configures it: ``SG_PERSONAS_LLM_MODEL``, ``SG_PERSONAS_LLM_API_BASE``,
-    ``SG_PERSONAS_LLM_API_KEY`` and ``SG_PERSONAS_CALL_CACHE`` (each optional; without them, the embedded local
-    model and the SQLite cache under the data root)."""
+    ``SG_PERSONAS_LLM_API_KEY``, ``SG_PERSONAS_CALL_CACHE`` and ``SG_PERSONAS_LLM_PROMPT_PROFILE`` (each optional;
+    without them, the embedded local model with the profile chosen for it and the SQLite cache under the data root)."""
     kwargs: dict[str, Any] = {}
     for field, var in (
         ("model", ENV_MODEL),
         ("api_base", ENV_API_BASE),
         ("api_key", ENV_API_KEY),
         ("cache_path", ENV_CALL_CACHE),
+        ("prompt_profile", ENV_PROFILE),
     ):
         if os.environ.get(var):
             kwargs[field] = EnvVar(var)

@@ -213,6 +213,7 @@ def _narrative_model(narratives: pd.DataFrame) -> tuple[str, str]:
         "narratives": AssetIn(key="persona_narratives"),
         "register_hashes": AssetIn(key=census_key("cea_name_hashes")),
         "fit": AssetIn(key="fit_report"),
+        "narrative_figures": AssetIn(key="narrative_report"),
     },
     code_version=code_version("personas_dataset"),
     kinds={"parquet"},
@@ -231,9 +232,10 @@ def personas_dataset(
     narratives: pd.DataFrame,
     register_hashes: pd.DataFrame,
     fit: pd.DataFrame,
+    narrative_figures: pd.DataFrame,
 ) -> MaterializeResult:
     from persona_assets.core.names import register_matches
-    from persona_assets.core.narratives.prompts import PROMPT_VERSION
+    from persona_assets.core.narratives.report import summarise_for_card
     from persona_assets.core.publish.card import CardInputs, collect_assumptions, render_dataset_card
     from persona_assets.core.publish.join import select_release_residents
     from persona_assets.core.publish.release import write_release
@@ -250,7 +252,7 @@ def personas_dataset(
             assumptions=collect_assumptions(),
             narrative_model=model,
             narrative_model_licence=licence,
-            prompt_version=PROMPT_VERSION,
+            prompt_version=", ".join(sorted(set(narratives["prompt_version"].dropna()))) or "none",
             narrative_ok_rate=counts["ok_rate"],
             join_counts=counts,
             register_full_name_matches=int(exact.sum()),
@@ -258,6 +260,7 @@ def personas_dataset(
             dataset_settings=settings,
             code_versions=versions,
             fidelity_markdown=_fidelity_markdown(fit, "reports/fit_report/index.html") if len(fit) else None,
+            narrative_quality_markdown=summarise_for_card(narrative_figures),
         )
     )
     info = write_release(configs, card, dataset.root, keep=3)

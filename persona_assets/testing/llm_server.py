@@ -43,7 +43,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from persona_assets.core.narratives.prompts import read_facts
-from persona_assets.core.schema import LIST_FIELDS, LLM_FIELDS
+from persona_assets.core.schema import LIST_FIELDS, LLM_FIELDS, PERSONA_FIELDS
 
 JSON = "application/json"
 #: An HTTP reply: status, body, headers (``Content-Type`` included).
@@ -53,8 +53,10 @@ REASONING_TOKENS = 120  # reasoning tokens of every answer when ``reasoning`` is
 
 
 def narrative_for(facts: dict[str, Any]) -> dict[str, Any]:
-    """Texts true to ``facts``; each ends with a digest of all the facts, so two residents who share a name, sex
-    and area (common at 148,000 records) still get texts of their own, as the narratives suite requires."""
+    """A canned answer in character that passes validation under every prompt profile (attribute texts have a
+    second sentence, for the ``full`` profile's paragraph-length bounds); each text ends with a digest of all the
+    facts, so two residents who share a name, sex and area (common at 148,000 records) still get texts of their
+    own, as the narratives suite requires."""
     name = facts.get("full_name", "The resident")
     tag = hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:8]
     area = facts.get("planning_area", "Singapore")
@@ -69,6 +71,8 @@ def narrative_for(facts: dict[str, Any]) -> dict[str, Any]:
                 f"{name} lives in {area}, where {pron} spends {poss} weekends at the hawker centre "
                 f"and the park connector ({f.replace('_', ' ')}, note {tag})."
             )
+            if f not in PERSONA_FIELDS:
+                out[f] += f" On weekday evenings {pron} keeps a notebook of the stalls and routes {pron} likes best."
     return out
 
 

@@ -43,7 +43,12 @@ def sample_residents(
     if names is not None:
         model, hashes = names
         composed, _ = compose_names(
-            model, records["ethnicity"].to_numpy(), records["sex"].to_numpy(), rng_for(base_seed, area, "names"), hashes
+            model,
+            records["ethnicity"].to_numpy(),
+            records["sex"].to_numpy(),
+            rng_for(base_seed, area, "names"),
+            hashes,
+            records["religion"].to_numpy(),
         )
         for col in NAME_FIELDS:
             records[col] = composed[col].to_numpy()

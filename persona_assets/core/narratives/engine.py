@@ -24,11 +24,11 @@ from typing import Any, Protocol
 
 from persona_assets.core.narratives.concurrency import OVERLOAD_KINDS, AdaptiveLimit
 from persona_assets.core.narratives.prompts import (
-    PROMPT_VERSION,
+    COMPACT,
+    PROFILES,
     field_of,
     render_messages,
     render_repair_messages,
-    repair_schema,
     request_key,
 )
 from persona_assets.core.narratives.validate import parse_answer, validate_narrative
@@ -98,7 +98,7 @@ class CallCache:
             ).fetchone()
         return Completion(*row) if row else None
 
-    def put(self, key: str, model: str, completion: Completion) -> None:
+    def put(self, key: str, model: str, completion: Completion, prompt_version: str = COMPACT.prompt_version) -> None:
         with self._lock:
             self._con.execute(
                 "INSERT OR REPLACE INTO calls (key, model, prompt_version, text, prompt_tokens, completion_tokens, "
@@ -106,7 +106,7 @@ class CallCache:
                 (
                     key,
                     model,
-                    PROMPT_VERSION,
+                    prompt_version,
                     completion.text,
                     completion.prompt_tokens,
                     completion.completion_tokens,
@@ -133,6 +133,7 @@ class NarrativeResult:
     texts: dict[str, Any] | None
     reasons: list[str]
     attempts: int
+    rejected: list[str] = field(default_factory=list)  # the reasons of every rejected answer, in order
 
 
 @dataclass
@@ -166,6 +167,7 @@ class EngineSettings:
     timeout_s: float = 180.0
     max_attempts: int = 3  # generations per record (1 + resamples) before it is failed
     areas: tuple[str, ...] = ()
+    profile: str = COMPACT.name  # the prompt profile (``prompts.PROFILES``)
     truncation_room: float = 1.5  # after an answer cut at max_tokens, the next attempt gets this much more room
     max_tokens_cap: int = 4096
 
@@ -232,11 +234,12 @@ class NarrativeEngine:
         """Commit a finished call before it counts as done (so SIGKILL loses none), on the writer thread: SQLite
         releases the GIL while it writes, and lookups use their own connection, so the event loop keeps serving
         the other calls meanwhile."""
+        version = PROFILES[self.settings.profile].prompt_version
         if self._writer is None:
-            self.cache.put(key, self.settings.model, completion)
+            self.cache.put(key, self.settings.model, completion, version)
         else:
             await asyncio.get_running_loop().run_in_executor(
-                self._writer, self.cache.put, key, self.settings.model, completion
+                self._writer, self.cache.put, key, self.settings.model, completion, version
             )
 
     def _params(self, uuid: str, attempt: int, fields: list[str] | None, room: float = 1.0) -> dict[str, Any]:
@@ -247,7 +250,10 @@ class NarrativeEngine:
         if fields and isinstance(rf, dict) and rf.get("type") == "json_schema":
             params["response_format"] = {
                 **rf,
-                "json_schema": {**rf.get("json_schema", {}), "schema": repair_schema(fields)},
+                "json_schema": {
+                    **rf.get("json_schema", {}),
+                    "schema": PROFILES[self.settings.profile].answer_schema(fields),
+                },
             }
         return params
 
@@ -258,23 +264,30 @@ class NarrativeEngine:
         for again with ``truncation_room`` times the room; if the last attempt is cut too, the record fails with
         ``truncated: …`` (not a parse error)."""
         uuid = str(record["uuid"])
+        profile = PROFILES[self.settings.profile]
         reasons: list[str] = []
+        rejected: list[str] = []
         obj: dict[str, Any] | None = None
         room = 1.0
         for attempt in range(self.settings.max_attempts):
             fields = sorted({f for r in reasons if (f := field_of(r))}) if obj is not None else []
             repair = bool(fields) and all(field_of(r) for r in reasons)
-            messages = render_repair_messages(record, fields, reasons) if repair else render_messages(record)
+            if repair:
+                messages = render_repair_messages(record, fields, reasons, profile)
+            else:
+                messages = render_messages(record, profile)
             params = self._params(uuid, attempt, fields if repair else None, room)
-            key = request_key(self.settings.model, messages, params, attempt)
+            key = request_key(self.settings.model, messages, params, attempt, profile.prompt_version)
             try:
                 completion = await self._call(key, messages, params)
             except TransientError as exc:
-                return NarrativeResult(uuid, "failed", None, [f"transport: {exc.kind} after retries"], attempt + 1)
+                reason = f"transport: {exc.kind} after retries"
+                return NarrativeResult(uuid, "failed", None, [reason], attempt + 1, rejected)
             except PermanentError as exc:
-                return NarrativeResult(uuid, "failed", None, [f"provider: {exc}"], attempt + 1)
+                return NarrativeResult(uuid, "failed", None, [f"provider: {exc}"], attempt + 1, rejected)
             if completion.finish_reason == "length":
                 reasons = [f"truncated: answer cut at max_tokens={params.get('max_tokens')}"]
+                rejected += reasons
                 room *= self.settings.truncation_room
                 if not repair:
                     obj = None
@@ -288,14 +301,16 @@ class NarrativeEngine:
                 candidate = part
             if parse_error:
                 reasons = [parse_error]
+                rejected += reasons
                 if not repair:
                     obj = None
                 continue
-            reasons = validate_narrative(candidate, record, self.settings.areas)
+            reasons = validate_narrative(candidate, record, self.settings.areas, profile)
             obj = candidate
             if not reasons:
-                return NarrativeResult(uuid, "ok", obj, [], attempt + 1)
-        return NarrativeResult(uuid, "failed", None, reasons, self.settings.max_attempts)
+                return NarrativeResult(uuid, "ok", obj, [], attempt + 1, rejected)
+            rejected += reasons
+        return NarrativeResult(uuid, "failed", None, reasons, self.settings.max_attempts, rejected)
 
     def window(self) -> int:
         """Records in progress at once: enough to keep ``max_in_flight`` calls busy while others validate, back

@@ -1,5 +1,7 @@
 """Narratives for one partition of residents: choose the records, run the engine, and lay the results out as a
-table (one row per chosen record, ``ok`` or ``failed`` with its reasons; nothing is dropped)."""
+table (one row per chosen record, ``ok`` or ``failed`` with its reasons; nothing is dropped). ``rejected_reasons``
+keeps the reasons of every answer the validator rejected on the way (what the narrative report counts per
+rule)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from persona_assets.core.narratives.engine import CallCache, Client, EngineSettings, NarrativeEngine, summarise
-from persona_assets.core.narratives.prompts import PROMPT_VERSION
+from persona_assets.core.narratives.prompts import PROFILES
 from persona_assets.core.schema import LIST_FIELDS, LLM_FIELDS
 
 COLUMNS = (
@@ -20,6 +22,7 @@ COLUMNS = (
     "status",
     "attempts",
     "failure_reasons",
+    "rejected_reasons",
     *LLM_FIELDS,
     "model",
     "prompt_version",
@@ -59,8 +62,9 @@ def narrate_partition(
             "status": res.status,
             "attempts": res.attempts,
             "failure_reasons": list(res.reasons),
+            "rejected_reasons": list(res.rejected),
             "model": settings.model,
-            "prompt_version": PROMPT_VERSION,
+            "prompt_version": PROFILES[settings.profile].prompt_version,
         }
         for f in LLM_FIELDS:
             value = (res.texts or {}).get(f) if res.status == "ok" else None

@@ -81,6 +81,7 @@ class CardInputs:
     code_versions: Mapping[str, str] = field(default_factory=dict)
     homepage: str | None = None
     fidelity_markdown: str | None = None  # optional section, e.g. national TVD per field
+    narrative_quality_markdown: str | None = None  # the narrative report's summary (``report.summarise_for_card``)
     max_values: int = 40  # value sets longer than this are cut (with a count of the rest)
     extra_tags: Sequence[str] = ()
 
@@ -391,11 +392,15 @@ def _render_narratives(inputs: CardInputs) -> list[str]:
         if jc.get("failed_by_reason"):
             top = "; ".join(f"`{_md(k)}` × {v}" for k, v in jc["failed_by_reason"].items())
             out.append(f"- Most frequent failure reasons: {top}.")
+    if inputs.narrative_quality_markdown:
+        out.append(inputs.narrative_quality_markdown.strip())
     out += [
         "- Guardrails: the person's name in each persona text; heritage conveyed through practice, never by naming "
-        "race; age, sex, marital status, religion, occupation and planning area respected; each text stands "
-        "alone. Every answer is validated against its record and resampled up to a limit; records that still "
-        "fail are excluded from `personas` (they remain in `residents`).",
+        "race; age, sex, marital status, religion, education, occupation, dwelling and planning area respected; "
+        "life events possible at the person's age; each text stands alone. Every answer is validated against its "
+        "record (including rules against professions claimed in leisure texts, travel to Singapore, invented or "
+        "misspelt places) and repaired or resampled up to a limit; records that still fail are excluded from "
+        "`personas` (they remain in `residents`).",
         f"- The texts are model output: the model's licence ({inputs.narrative_model_licence}) and terms apply "
         "to them alongside this dataset's licence.",
     ]

@@ -1,0 +1,435 @@
+"""Narrative quality before and after issue 13, measured by the narrative report on the same records.
+
+Two steps (the first takes hours on a shared 2-core machine, so it writes partial results as it goes)::
+
+    # the "after" texts: the records of the "before" run, narrated with this branch's engine, the embedded model
+    # (local/qwen2.5-coder-1.5b-instruct behind llama-server, started by the project's own supervisor) and the
+    # prompt profile chosen for it (compact), as NarrativeLLM configures them for make run
+    nice -n 19 python benchmarks/bench_narrative_quality.py narrate --chosen BEFORE/chosen.parquet --out AFTER \\
+        --threads 2
+
+    # the report over both, the rules' false-positive rates on the labelled fixture, ten quoted records
+    python benchmarks/bench_narrative_quality.py compare --before BEFORE --after AFTER
+
+``BEFORE`` holds ``chosen.parquet`` (the residents) and ``results.parquet`` (one row per record: uuid,
+planning_area, status, attempts, failure_reasons, texts as JSON) written by the lead's script with main's code at
+c873492 (prompt version 2026-11-25.4: one worked example, no field meanings, the old rules). ``AFTER`` gets
+``narratives.parquet`` (the pipeline's table, ``partition.COLUMNS``), ``summary.json`` and the call cache.
+
+``compare`` writes ``benchmarks/results/narrative_quality_before_after.{json,md}`` and
+``benchmarks/results/compact_profile_records.md`` (ten records of the after run, verbatim).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from _common import REPO_ROOT, RESULTS_DIR, lscpu, machine_info, now_iso
+
+from persona_assets.core.narratives.engine import CallCache
+from persona_assets.core.narratives.partition import COLUMNS, narrate_partition
+from persona_assets.core.narratives.prompts import COMPACT
+from persona_assets.core.narratives.report import build_narrative_report, describe, write_narrative_report
+from persona_assets.core.narratives.validate import RULES
+from persona_assets.core.schema import LIST_FIELDS, LLM_FIELDS, PLANNING_AREAS
+
+MODEL = "local/qwen2.5-coder-1.5b-instruct"
+BEFORE_PROMPT_VERSION = "2026-11-25.4"  # main at c873492
+BEFORE_COMMIT = "c873492"
+NAME = "narrative_quality_before_after"
+
+
+# ------------------------------------------------------------------------------------------------ narrate
+
+
+def narrate(
+    chosen: Path, out: Path, threads: int, slots: int, chunk: int, first: Path | None, timeout_s: float
+) -> dict[str, Any]:
+    """Narrate the records of ``chosen`` in chunks of ``chunk`` (each chunk's rows are written as soon as it is
+    done: a run stopped early leaves the finished records in ``narratives.parquet``). ``first``: a results table
+    whose records go first (those the before run finished, so that a stopped run still compares like with like).
+    Each chunk's engine run starts at ``slots`` requests in flight (the resource starts a local model at 1 to
+    measure the unloaded latency, which would leave the second slot idle for a whole answer in every chunk)."""
+    from persona_assets.narratives.resources import NarrativeLLM
+
+    out.mkdir(parents=True, exist_ok=True)
+    residents = pd.read_parquet(chosen)
+    if first is not None:
+        ahead = set(pd.read_parquet(first)["uuid"].astype(str))
+        is_ahead = residents["uuid"].astype(str).isin(ahead)
+        residents = pd.concat([residents[is_ahead], residents[~is_ahead]], ignore_index=True)
+    llm = NarrativeLLM(
+        model=MODEL,
+        local_threads=threads,
+        local_slots=slots,
+        cache_path=str(out / "calls.sqlite"),
+        local_linger_s=5,
+        timeout_s=timeout_s,
+    )
+    settings = dataclasses.replace(llm.engine_settings(tuple(PLANNING_AREAS)), initial_in_flight=slots)
+    cache = CallCache(out / "calls.sqlite")
+    frames: list[pd.DataFrame] = []
+    totals: dict[str, Any] = {"calls": 0, "cache_hits": 0, "retries": 0, "truncated_answers": 0}
+    totals |= {"prompt_tokens": 0, "completion_tokens": 0}
+    started = time.perf_counter()
+    summary: dict[str, Any] = {}
+    with llm.open_client() as client:
+        for start in range(0, len(residents), chunk):
+            frame, s = narrate_partition(residents.iloc[start : start + chunk], client, cache, settings)
+            frames.append(frame)
+            for k in totals:
+                totals[k] += int(s.get(k, 0))
+            done = pd.concat(frames, ignore_index=True)
+            done.to_parquet(out / "narratives.parquet", index=False)
+            summary = {
+                "name": "narrative_quality_after",
+                "when": now_iso(),
+                "model": MODEL,
+                "llm": llm.describe(),
+                "records": len(residents),
+                "records_done": len(done),
+                "ok": int((done["status"] == "ok").sum()),
+                "wall_s": round(time.perf_counter() - started, 1),
+                **totals,
+                "machine": machine_info(),
+            }
+            (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
+            print(f"{len(done)}/{len(residents)} records, {summary['ok']} ok, {summary['wall_s']:.0f} s", flush=True)
+    cache.close()
+    return summary
+
+
+# ------------------------------------------------------------------------------------------------ compare
+
+
+def before_table(folder: Path) -> pd.DataFrame:
+    """The lead's ``results.parquet`` as the pipeline's narratives table."""
+    results = pd.read_parquet(folder / "results.parquet")
+    rows = []
+    for r in results.to_dict("records"):
+        texts = json.loads(r["texts"] or "{}")
+        row = {
+            "uuid": r["uuid"],
+            "planning_area": r["planning_area"],
+            "status": r["status"],
+            "attempts": int(r["attempts"]),
+            "failure_reasons": list(r["failure_reasons"]),
+            "rejected_reasons": None,  # not recorded before issue 13
+            "model": MODEL,
+            "prompt_version": BEFORE_PROMPT_VERSION,
+        }
+        for f in LLM_FIELDS:
+            value = texts.get(f) if r["status"] == "ok" else None
+            row[f] = [str(x).strip() for x in value] if f in LIST_FIELDS and value is not None else value
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def rule_false_positives() -> dict[str, dict[str, Any]]:
+    """Each rule's false positives on the hand-labelled fixture, both splits (``tests/test_rule_precision.py``)."""
+    sys.path.insert(0, str(REPO_ROOT / "tests"))
+    from test_rule_precision import measure
+
+    out: dict[str, dict[str, Any]] = {}
+    for split in ("development", "held_out"):
+        for rule, c in measure(split).items():
+            neg, fp = c.get("negatives", 0), c.get("false_positives", 0)
+            entry = out.setdefault(rule, {})
+            entry[split] = {"false_positives": fp, "negatives": neg, "rate": round(fp / max(1, neg), 4)}
+            entry[split] |= {"violations": c.get("positives", 0), "caught": c.get("true_positives", 0)}
+    return out
+
+
+def _key_figures(report: Any, narratives: pd.DataFrame) -> dict[str, Any]:
+    s = report.summary
+    f = report.fields.set_index("field")
+    attempts = pd.to_numeric(narratives["attempts"]).astype(int)
+    return {
+        "records": s["records"],
+        "ok_rate": s["ok_rate"],
+        "first_try_ok_rate": s["first_try_ok_rate"],
+        "calls_per_record": round(float(attempts.mean()), 3),
+        "near_duplicate_record_share": s["near_duplicate_record_share"],
+        "example_anchoring_share": s["example_anchoring_share"],
+        "example_anchoring_background_share": s["example_anchoring_background_share"],
+        "tokens_per_persona_text_mean": s["tokens_per_persona_text_mean"],
+        "tokens_per_record_mean": s["tokens_per_record_mean"],
+        "real_place_text_share": s["real_place_text_share"],
+        "ok_records_flagged_by_current_rules": s["ok_records_flagged_by_current_rules"],
+        "distinct_2_mean": round(float(f["distinct_2"].mean()), 4),
+        "distinct_3_mean": round(float(f["distinct_3"].mean()), 4),
+    }
+
+
+def _pct(v: Any) -> str:
+    return "—" if v is None else f"{100 * float(v):.1f}%"
+
+
+COLUMNS_SHOWN = (("before", "before"), ("after", "after"), ("before_all_finished", "before, all it finished"))
+
+
+def _rows(result: dict[str, Any], part: str, key: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per shown column, the rows of one report table (``fields``, ``rules``, ``anchoring``) by ``key``."""
+    return {
+        side: {r[key]: r for r in result[side]["report"][part]} if result.get(side) else {} for side, _ in COLUMNS_SHOWN
+    }
+
+
+def render_markdown(result: dict[str, Any]) -> str:
+    key_figures = {side: (result[side] or {}).get("key_figures", {}) for side, _ in COLUMNS_SHOWN}
+    n = {side: k.get("records", 0) for side, k in key_figures.items()}
+    lines = [
+        "# Narrative quality before and after issue 13",
+        "",
+        f"Measured {result['when']} by `benchmarks/bench_narrative_quality.py` with the narrative report "
+        f"(`core/narratives/report.py`). {result['records_note']}",
+        "",
+        f"- **before**: main at {BEFORE_COMMIT} (prompt version `{BEFORE_PROMPT_VERSION}`: one worked example, no "
+        "field meanings, the old validator), llama-server run by the lead's script (4 slots, 4 requests in flight); "
+        "its finished records read back from its call cache (`benchmarks/replay_narratives.py`).",
+        f"- **after**: this branch (prompt version `{COMPACT.prompt_version}`: six rotated worked examples, field "
+        "meanings, the new rules), the embedded model through the project's own supervisor, resource and engine "
+        "(adaptive concurrency).",
+        f"- Model: {MODEL} (Q4_K_M GGUF), llama.cpp `llama-server`, 2 threads, nice 19; machine: "
+        f"{result['machine']['cpu_model']}, 2 cores shared with other work (load average about 8).",
+    ]
+    if result.get("note"):
+        lines += ["", result["note"]]
+    lines += [
+        "",
+        "| figure | " + " | ".join(f"{label} ({n[side]})" for side, label in COLUMNS_SHOWN) + " | target |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    targets = {
+        "ok_rate": "≥ 98%",
+        "near_duplicate_record_share": "< 1%",
+        "example_anchoring_share": "< 5%",
+        "ok_records_flagged_by_current_rules": "0",
+    }
+    labels = {
+        "ok_rate": "ok-rate",
+        "first_try_ok_rate": "ok at the first answer",
+        "calls_per_record": "generations per record (first answer + repairs/resamples)",
+        "near_duplicate_record_share": "records sharing a near-duplicate text (Jaccard ≥ 0.6)",
+        "example_anchoring_share": "records anchored to the worked example shown",
+        "example_anchoring_background_share": "anchoring background (examples not shown)",
+        "tokens_per_persona_text_mean": "tokens per persona text, mean (NVIDIA ≈ 54)",
+        "tokens_per_record_mean": "tokens per record, mean (NVIDIA ≈ 800)",
+        "real_place_text_share": "texts naming a real Singapore place",
+        "ok_records_flagged_by_current_rules": "ok records the current rules flag",
+        "distinct_2_mean": "distinct-2, mean over fields",
+        "distinct_3_mean": "distinct-3, mean over fields",
+    }
+    for key, label in labels.items():
+        cells = []
+        for side, _ in COLUMNS_SHOWN:
+            v = key_figures[side].get(key)
+            cells.append(_pct(v) if ("rate" in key or "share" in key) else ("—" if v is None else str(v)))
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {targets.get(key, '')} |")
+
+    fields = _rows(result, "fields", "field")
+    lines += ["", "## Length (tokens, o200k_base: p10 / p50 / p90) and distinct-3 per field", ""]
+    lines += ["| field | " + " | ".join(label for _, label in COLUMNS_SHOWN) + " |", "| --- | --- | --- | --- |"]
+    for f in LLM_FIELDS:
+        cells = []
+        for side, _ in COLUMNS_SHOWN:
+            x = fields[side].get(f)
+            cells.append(
+                f"{x['tokens_p10']:.0f} / {x['tokens_p50']:.0f} / {x['tokens_p90']:.0f}; {x['distinct_3']:.3f}"
+                if x and x.get("tokens_p50") is not None
+                else "—"
+            )
+        lines.append(f"| {f} | " + " | ".join(cells) + " |")
+
+    rules = _rows(result, "rules", "rule")
+    lines += [
+        "",
+        "## Validator reasons per rule",
+        "",
+        "`failed`: reasons of records that ended failed; `rejected`: reasons of every rejected answer on the way "
+        "(recorded from issue 13 on: the before run has none); `flagged now`: ok texts that today's rules reject.",
+        "",
+        "| rule | " + " | ".join(f"{label}: failed / rejected / flagged now" for _, label in COLUMNS_SHOWN) + " |",
+        "| --- | --- | --- | --- |",
+    ]
+    for rule in RULES:
+        cells, any_count = [], False
+        for side, _ in COLUMNS_SHOWN:
+            r = rules[side].get(rule)
+            if not r:
+                cells.append("—")
+                continue
+            counts = (r["failed_records"], r["rejected_answers"], r["ok_texts_flagged_now"])
+            any_count |= any(counts)
+            cells.append(" / ".join(str(c) for c in counts))
+        if any_count:
+            lines.append(f"| {rule} | " + " | ".join(cells) + " |")
+
+    lines += [
+        "",
+        "## Rules' false positives on the hand-labelled fixture (`tests/fixtures/narratives/labelled_texts.json`)",
+        "",
+        "| rule | development: FP / negatives | held-out: FP / negatives | violations caught (all) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for rule, e in result["rule_false_positives"].items():
+        d, h = e["development"], e["held_out"]
+        caught = f"{d['caught'] + h['caught']} / {d['violations'] + h['violations']}"
+        lines.append(
+            f"| {rule} | {d['false_positives']} / {d['negatives']} ({_pct(d['rate'])}) | "
+            f"{h['false_positives']} / {h['negatives']} ({_pct(h['rate'])}) | {caught} |"
+        )
+
+    anchoring = _rows(result, "anchoring", "example")
+    lines += ["", "## Anchoring per worked example: records shown it, anchored when shown / when not shown", ""]
+    lines += ["| example | " + " | ".join(label for _, label in COLUMNS_SHOWN) + " |", "| --- | --- | --- | --- |"]
+    examples = sorted({k for side in anchoring.values() for k in side})
+    for ex in examples:
+        cells = []
+        for side, _ in COLUMNS_SHOWN:
+            r = anchoring[side].get(ex)
+            cells.append(
+                f"{r['records_shown']}: {_pct(r['anchored_when_shown'])} / {_pct(r['anchored_when_not_shown'])}"
+                if r
+                else "—"
+            )
+        lines.append(f"| {ex} | " + " | ".join(cells) + " |")
+    lines += ["", "## Runs", ""]
+    for side in ("before_all_finished", "after"):
+        run = (result.get(side) or {}).get("run") or result.get(f"{side}_run") or {}
+        lines.append(f"- {side}: " + (", ".join(f"{k} {v}" for k, v in run.items()) or "—"))
+    return "\n".join(lines) + "\n"
+
+
+def render_records(narratives: pd.DataFrame, residents: pd.DataFrame, n: int = 10) -> str:
+    """The first ``n`` records of the after run (in the order narrated), each text verbatim."""
+    people = residents.assign(uuid=residents["uuid"].astype(str)).set_index("uuid")
+    lines = [
+        f"# {min(n, len(narratives))} records of the `compact` profile from the embedded model, verbatim",
+        "",
+        f"Model {MODEL} (Q4_K_M) behind llama.cpp's `llama-server`, this branch's engine and compact profile "
+        f"(`benchmarks/bench_narrative_quality.py narrate`); the first {n} records narrated, in order, whatever "
+        f"their status ({len(narratives)} finished in this run). Facts shown are the record's.",
+    ]
+    for r in narratives.head(n).to_dict("records"):
+        p = people.loc[str(r["uuid"])]
+        lines += [
+            "",
+            f"## {p['full_name']} — {p['age']}, {p['sex']}, {p['planning_area']}",
+            "",
+            f"{p['ethnicity']}, {p['religion']}, {p['marital_status']}; {p['education_level']}; "
+            f"{p['labour_force_status']}, {p['occupation']} ({p['industry']}); {p['dwelling_type']}. "
+            f"Status **{r['status']}** after {r['attempts']} generation(s)"
+            + (f"; rejected on the way: {'; '.join(r['rejected_reasons'])}" if len(r["rejected_reasons"]) else "")
+            + (f"; failed: {'; '.join(r['failure_reasons'])}" if r["status"] != "ok" else "")
+            + ".",
+            "",
+        ]
+        if r["status"] == "ok":
+            for f in LLM_FIELDS:
+                value = r[f]
+                text = "; ".join(str(x) for x in value) if f in LIST_FIELDS else str(value)
+                lines.append(f"- `{f}`: {text}")
+    return "\n".join(lines) + "\n"
+
+
+def _side(narr: pd.DataFrame, residents: pd.DataFrame, run: dict[str, Any], report_dir: Path | None) -> dict[str, Any]:
+    report = build_narrative_report(narr, residents)
+    if report_dir:
+        write_narrative_report(report, report_dir, f"narrative report ({report_dir.name})")
+    keep = ("records", "ok", "calls", "cache_hits", "wall_s", "completion_tokens", "truncated_answers")
+    return {
+        "prompt_version": ", ".join(sorted(set(narr["prompt_version"].astype(str)))),
+        "key_figures": _key_figures(report, narr),
+        "report": describe(report),
+        "run": {k: run[k] for k in keep if k in run} | {"records_in_table": len(narr)},
+    }
+
+
+def compare(before: Path, after: Path, out_dir: Path, report_dirs: Path | None, note: str = "") -> dict[str, Any]:
+    """Both reports over the records both runs finished (like with like), and the before run's over all it
+    finished. An after run that has finished no record yet gives the before figures alone."""
+    residents = pd.read_parquet(before / "chosen.parquet")
+    table = after / "narratives.parquet"
+    after_narr = pd.read_parquet(table) if table.exists() else pd.DataFrame(columns=list(COLUMNS))
+    summary_file = after / "summary.json"
+    after_summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
+    before_all = before_table(before)
+    before_summary = json.loads((before / "summary.json").read_text()) if (before / "summary.json").exists() else {}
+    common = set(after_narr["uuid"].astype(str)) & set(before_all["uuid"].astype(str))
+    before_narr = before_all[before_all["uuid"].astype(str).isin(common)]
+    after_common = after_narr[after_narr["uuid"].astype(str).isin(common)]
+
+    def folder(name: str) -> Path | None:
+        return report_dirs / name if report_dirs else None
+
+    sides = {
+        "before": _side(before_narr, residents, before_summary, folder("before")) if common else None,
+        "after": _side(after_common, residents, after_summary, folder("after")) if common else None,
+        "before_all_finished": _side(before_all, residents, before_summary, folder("before_all_finished")),
+        "after_run": after_summary,
+    }
+    records_note = (
+        f"Before and after: the same {len(common)} records, those both runs finished, of the {len(residents)} the "
+        f"before run chose (3 per area, 42 areas; residents sampled at {BEFORE_COMMIT}, which the current residents "
+        f"suite accepts). The before run had finished {len(before_all)} of them, the after run {len(after_narr)}."
+    )
+    result = {
+        "name": NAME,
+        "when": now_iso(),
+        "records_note": records_note,
+        "note": note,
+        "records_compared": len(common),
+        **sides,
+        "rule_false_positives": rule_false_positives(),
+        "machine": machine_info() | {"lscpu": lscpu()},
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{NAME}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
+    (out_dir / f"{NAME}.md").write_text(render_markdown(result), encoding="utf-8")
+    if len(after_narr):
+        (out_dir / "compact_profile_records.md").write_text(render_records(after_narr, residents), encoding="utf-8")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="step", required=True)
+    n = sub.add_parser("narrate")
+    n.add_argument("--chosen", type=Path, required=True)
+    n.add_argument("--out", type=Path, required=True)
+    n.add_argument("--threads", type=int, default=2)
+    n.add_argument("--slots", type=int, default=2, help="parallel slots of the embedded server")
+    n.add_argument("--chunk", type=int, default=2, help="records per engine run (partial results after each)")
+    n.add_argument("--first", type=Path, help="a results table whose records are narrated first")
+    n.add_argument(
+        "--timeout",
+        type=float,
+        default=1800,
+        help="seconds per request (the resource's 300 s is too short on a "
+        "loaded 2-core machine: a timeout there is taken for overload and cuts the limit)",
+    )
+    c = sub.add_parser("compare")
+    c.add_argument("--before", type=Path, required=True)
+    c.add_argument("--after", type=Path, required=True)
+    c.add_argument("--out", type=Path, default=RESULTS_DIR)
+    c.add_argument("--reports", type=Path, help="also write both narrative reports (HTML, PNG) here")
+    c.add_argument("--note", default="", help="a paragraph for the Markdown (e.g. the state of an unfinished run)")
+    args = ap.parse_args(argv)
+    if args.step == "narrate":
+        narrate(args.chosen, args.out, args.threads, args.slots, args.chunk, args.first, args.timeout)
+    else:
+        result = compare(args.before, args.after, args.out, args.reports, args.note)
+        print(render_markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,350 @@
+"""Text measures for the narrative report: tokens, distinct-n, near-duplicates (MinHash), common 3-grams and nouns,
+and example anchoring. Pure Python and numpy (no Dagster, no NLP library).
+
+- **Tokens**: OpenAI's ``o200k_base`` encoding (tiktoken), the tokenizer family of GPT-OSS-120B, the model that
+  wrote NVIDIA's personas, so lengths compare with NVIDIA's figures. The encoding file is the copy litellm ships
+  (no download).
+- **Words**: lower-case runs of letters, digits and apostrophes; the person's own name tokens are replaced by
+  ``<name>`` first, so "Tan enjoys badminton" and "Lim enjoys badminton" count as the same text.
+- **distinct-n** (Li et al., 2016): distinct n-grams / all n-grams of one field, over all its texts.
+- **Near-duplicates**: word 3-gram shingle sets compared by Jaccard similarity; candidate pairs from MinHash
+  (128 hashes, 32 bands of 4: a pair at Jaccard 0.6 is a candidate with probability 0.99), each candidate pair
+  then checked exactly, so a pair is only counted at a true Jaccard of at least the threshold (a band shared by
+  more than ``BUCKET_ALL_PAIRS`` texts contributes its neighbouring pairs and pairs with its first text, to stay
+  linear on templated corpora).
+- **Nouns** (a heuristic, no tagger): the head of each noun phrase, taken as the last word of a run of content
+  words that follows a determiner, possessive, number or preposition and ends at punctuation or a function word
+  ("at the community **centre** on Sundays"), plus the last word of each list item ("evening **walks**").
+- **Example anchoring**: a worked example's *distinctive terms* are derived from its answer in code
+  (``distinctive_terms``): its content words of 4+ letters and its runs of 2-3 content words, less everything that
+  appears in any other example, in the system prompt, in a planning area's name, in the example person's name or
+  in a short hand list of everyday words (``GENERIC_WORDS``); a phrase is dropped when all its words are such.
+  Terms are kept per field. A text is anchored to an example when it uses at least ``ANCHOR_MIN_TERMS`` distinct
+  terms of the same field of that example (a word inside a matched phrase counts once); a record is anchored when
+  one of its texts is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from persona_assets.core.narratives.examples import ALL_EXAMPLES, WorkedExample
+from persona_assets.core.narratives.prompts import PROFILES
+from persona_assets.core.schema import PLANNING_AREAS
+
+TOKEN_ENCODING = "o200k_base"
+NEAR_DUPLICATE_JACCARD = 0.6
+SHINGLE_WORDS = 3
+MINHASH_PERMUTATIONS, MINHASH_BANDS = 128, 32
+BUCKET_ALL_PAIRS = 50  # texts sharing a band: all pairs are checked up to this many, else neighbours and the first
+ANCHOR_MIN_TERMS = 2
+NAME_TOKEN = "<name>"
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+#: Function words: never content, and the boundaries of noun phrases.
+STOPWORDS = _words(
+    """
+    a about above after again against all also although always am among an and any are around as at be because
+    been before being below between both but by can could did do does doing down during each either enough even
+    ever every few for from further had has have having he her here hers herself him himself his how however i
+    if in into is it its itself just least less like many may me might more most much must my myself near
+    neither never no nor not now of off often on once one only or other others our ours ourselves out over own
+    per quite rather really same several she should since so some such than that the their theirs them
+    themselves then there these they this those though through to too towards under until up upon us very was we
+    were what when where whether which while who whom whose why will with within without would yet you your
+    yours
+    """
+)
+#: Words that open a noun phrase (with the numbers below).
+NP_OPENERS = _words(
+    """
+    a an the his her their its my our your this that these those every each some many several few both all of at
+    in on with for from by near around into about like over under after before during across along
+    """
+)
+NUMBER_WORDS = _words(
+    """
+    one two three four five six seven eight nine ten twelve twenty
+    """
+)
+#: Common verbs, adverbs and adjectives that end a noun phrase or are never its head (a small hand list).
+NOT_NOUNS = _words(
+    """
+    enjoys enjoy enjoyed enjoying loves love loved loving likes liked liking prefers prefer preferred plays play
+    played playing spends spend spent spending visits visit visited visiting takes take took taking makes make
+    made making goes go went going keeps keep kept keeping cooks cook cooked cooking reads read reading watches
+    watch watched watching wants want hopes hope plans plan helps help helped helping works work worked working
+    lives live lived living knows know known is are was were has have had be been being does do did often always
+    usually sometimes rarely never still also well much very more most best better good great new old local
+    traditional favourite favorite own other many every each own whole share shares shared continue continues
+    learn learning become becomes improve expand stay stays grow teach teaches
+    """
+)
+
+
+#: Everyday words that say nothing specific about a person (a small hand list; the rest of what an example does
+#: not own is derived: other examples' words, the prompts' words, planning areas).
+GENERIC_WORDS = _words(
+    """
+    able across afternoon ago ahead almost along already another anyone anything away back become becomes best
+    birthday bit busy called came cannot care careful close come comes corner could daily day days dream dreams
+    early easy else evening evenings everyone everything exactly fact family far feel feels find first five
+    friday friends full give gives going good great group hand happy hard heads help helping helps high hold
+    home hours idea important keen kind know known large last late later laugh least left less life little long
+    longer look looks lot loves made main make makes many meet mind minute monday month months morning mornings
+    most mostly much must name need never next nice night nights often once open others part people place places
+    plain point quiet ready real right round same saturday saturdays says school second seen share short side
+    simple small something sometimes soon start still stay sunday sundays take takes tell things think thinks
+    three thursday time times today together tuesday turn twice under usual various want wants week weekend
+    weekends weeks well wednesday whole words work world year yearly years young binte bin room rooms flat flats
+    hdb block blocks mother father parents parent son sons daughter daughters child children brother brothers
+    sister sisters wife husband grandmother grandfather grandparents relatives proud regular eats writes drives
+    trains shares queues four six seven eight nine ten
+    """
+)
+
+# ------------------------------------------------------------------------------------------------ words, tokens
+
+
+def list_name_tokens(names: Iterable[object]) -> tuple[str, ...]:
+    """Lower-case tokens of a person's names (2+ letters)."""
+    return tuple(sorted({t for n in names if isinstance(n, str) for t in _WORD.findall(n.lower()) if len(t) > 1}))
+
+
+_WORD = re.compile(r"[a-z0-9']+(?:/o)?")
+
+
+def split_words(text: str, name_tokens: Sequence[str] = ()) -> list[str]:
+    """Lower-case words of ``text``, the person's name (a run of its tokens, markers such as ``bin`` and ``d/o``
+    included) replaced by one ``<name>``."""
+    names = set(name_tokens)
+    out: list[str] = []
+    for w in _WORD.findall(text.lower().replace("’", "'")):
+        w = w.removesuffix("'s") if w.removesuffix("'s") in names else w
+        if w in names:
+            if not out or out[-1] != NAME_TOKEN:
+                out.append(NAME_TOKEN)
+        else:
+            out.append(w)
+    return out
+
+
+@cache
+def _encoding():  # noqa: ANN202 - tiktoken.Encoding
+    """tiktoken's ``o200k_base``, read from the copy litellm ships (offline)."""
+    if not os.environ.get("TIKTOKEN_CACHE_DIR"):
+        spec = importlib.util.find_spec("litellm")
+        if spec and spec.origin:
+            bundled = Path(spec.origin).parent / "litellm_core_utils" / "tokenizers"
+            if bundled.is_dir():
+                os.environ["TIKTOKEN_CACHE_DIR"] = str(bundled)
+    import tiktoken
+
+    return tiktoken.get_encoding(TOKEN_ENCODING)
+
+
+def count_tokens(texts: Sequence[str]) -> np.ndarray:
+    """Tokens of each text (``o200k_base``)."""
+    enc = _encoding()
+    return np.array([len(t) for t in enc.encode_ordinary_batch(list(texts))], dtype=np.int64) if texts else np.zeros(0)
+
+
+# ------------------------------------------------------------------------------------------------ diversity
+
+
+def ngrams(words: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+
+
+def distinct_n(word_lists: Iterable[Sequence[str]], n: int) -> float:
+    """Distinct n-grams / all n-grams (0 when there are none)."""
+    total, seen = 0, set()
+    for words in word_lists:
+        grams = ngrams(words, n)
+        total += len(grams)
+        seen.update(grams)
+    return len(seen) / total if total else 0.0
+
+
+def _shingle_hashes(words: Sequence[str]) -> np.ndarray:
+    grams = ngrams(words, SHINGLE_WORDS) or ([tuple(words)] if words else [])
+    return np.array(
+        sorted(
+            {int.from_bytes(hashlib.blake2b(" ".join(g).encode(), digest_size=8).digest(), "little") for g in grams}
+        ),
+        dtype=np.uint64,
+    )
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser (uint64 arithmetic wraps, which is what it wants)."""
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def find_near_duplicates(word_lists: Sequence[Sequence[str]], threshold: float = NEAR_DUPLICATE_JACCARD) -> np.ndarray:
+    """Per text: does another text of the list have a shingle Jaccard similarity of at least ``threshold``?"""
+    n = len(word_lists)
+    flags = np.zeros(n, dtype=bool)
+    if n < 2:
+        return flags
+    shingles = [_shingle_hashes(w) for w in word_lists]
+    sets = [frozenset(s.tolist()) for s in shingles]
+    seeds = _mix(np.arange(1, MINHASH_PERMUTATIONS + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    sizes = np.array([len(s) for s in shingles])
+    has = np.flatnonzero(sizes > 0)
+    if len(has) < 2:
+        return flags
+    flat = np.concatenate([shingles[i] for i in has])
+    offsets = np.concatenate([[0], np.cumsum(sizes[has])[:-1]])
+    signatures = np.empty((len(has), MINHASH_PERMUTATIONS), dtype=np.uint64)
+    for j in range(0, MINHASH_PERMUTATIONS, 16):  # in slices, to bound memory on large corpora
+        block = _mix(flat[:, None] ^ seeds[None, j : j + 16])
+        signatures[:, j : j + 16] = np.minimum.reduceat(block, offsets, axis=0)
+    rows = MINHASH_PERMUTATIONS // MINHASH_BANDS
+    candidates: set[tuple[int, int]] = set()
+    for b in range(MINHASH_BANDS):
+        buckets: dict[bytes, list[int]] = {}
+        for k, key in enumerate(signatures[:, b * rows : (b + 1) * rows]):
+            buckets.setdefault(key.tobytes(), []).append(int(has[k]))
+        for members in buckets.values():
+            if 1 < len(members) <= BUCKET_ALL_PAIRS:
+                candidates.update((a, c) for i, a in enumerate(members) for c in members[i + 1 :])
+            elif len(members) > BUCKET_ALL_PAIRS:  # a very common band: neighbours and the first (linear, not n²)
+                candidates.update(zip(members, members[1:], strict=False))
+                candidates.update((members[0], c) for c in members[2:])
+    for a, c in candidates:
+        if flags[a] and flags[c]:
+            continue
+        inter = len(sets[a] & sets[c])
+        if inter and inter / len(sets[a] | sets[c]) >= threshold:
+            flags[a] = flags[c] = True
+    return flags
+
+
+# ------------------------------------------------------------------------------------------------ frequent terms
+
+
+def count_trigrams(word_lists: Iterable[Sequence[str]]) -> Counter[str]:
+    """3-grams over all texts (each text's own repeats counted once)."""
+    counts: Counter[str] = Counter()
+    for words in word_lists:
+        counts.update({" ".join(g) for g in ngrams(words, 3)})
+    return counts
+
+
+def find_nouns(words: Sequence[str]) -> list[str]:
+    """Noun-phrase heads by the heuristic in the module docstring (``words`` from ``split_words``; punctuation is
+    not in them, so call this per sentence or clause)."""
+    heads: list[str] = []
+    run: list[str] = []
+    opened = False
+    for w in [*words, "."]:
+        if w in NP_OPENERS or w in NUMBER_WORDS:
+            if opened and run:
+                heads.append(run[-1])
+            run, opened = [], True
+        elif w == "." or w in STOPWORDS or w in NOT_NOUNS or w.endswith("ly"):
+            if opened and run:
+                heads.append(run[-1])
+            run, opened = [], False
+        elif opened and w != NAME_TOKEN and not w.isdigit() and len(w) > 2:
+            run.append(w)
+    return heads
+
+
+def split_clauses(text: str) -> list[str]:
+    return [c for c in re.split(r"[.,;:!?()]", text) if c.strip()]
+
+
+# ------------------------------------------------------------------------------------------------ anchoring
+
+
+@cache
+def _generic_words() -> frozenset[str]:
+    """Words no example owns: the system prompts' words and the planning areas' names."""
+    words: set[str] = set()
+    words |= GENERIC_WORDS | NOT_NOUNS
+    for profile in PROFILES.values():
+        words |= set(split_words(profile.system_prompt()))
+    for area in PLANNING_AREAS:
+        words |= set(split_words(area))
+    return frozenset(words)
+
+
+def _clauses_of(value: object) -> list[str]:
+    """A text's clauses, or a list's items."""
+    if isinstance(value, list | tuple | np.ndarray):
+        return [str(x) for x in value]
+    return split_clauses(str(value))
+
+
+def _example_terms(example: WorkedExample) -> dict[str, set[str]]:
+    """Candidate terms of one example per field: content words of 4+ letters and runs of 2-3 content words."""
+    names = list_name_tokens(example.record.get(k) for k in ("full_name", "preferred_english_name", "middle_name"))
+    out: dict[str, set[str]] = {}
+    for field, value in example.answer.items():
+        terms = out.setdefault(field, set())
+        for clause in _clauses_of(value):
+            words = split_words(clause, names)
+            content = [w if (w not in STOPWORDS and w != NAME_TOKEN and not w.isdigit()) else None for w in words]
+            for i, w in enumerate(content):
+                if w and len(w) >= 4:
+                    terms.add(w)
+                for n in (2, 3):
+                    gram = content[i : i + n]
+                    if len(gram) == n and all(gram):
+                        terms.add(" ".join(gram))  # type: ignore[arg-type]
+    return out
+
+
+@cache
+def distinctive_terms() -> dict[str, dict[str, frozenset[str]]]:
+    """Example key -> field -> the terms only that example uses (see the module docstring)."""
+    candidates = {e.key: _example_terms(e) for e in ALL_EXAMPLES}
+    generic = _generic_words()
+    out: dict[str, dict[str, frozenset[str]]] = {}
+    for key, fields in candidates.items():
+        others = set().union(*(t for k, f in candidates.items() if k != key for t in f.values()))
+        other_words = {w for t in others for w in t.split()}
+        out[key] = {}
+        for field, terms in fields.items():
+            keep = set()
+            for term in terms:
+                words = term.split()
+                if term in others or all(w in generic or w in other_words for w in words):
+                    continue  # another example's, or made only of words the prompt or other examples use
+                if len(words) == 1 and len(term) < 4:
+                    continue
+                keep.add(term)
+            out[key][field] = frozenset(keep)
+    return out
+
+
+def list_grams(words: Sequence[str]) -> frozenset[str]:
+    """Every 1-, 2- and 3-gram of ``words``, joined by spaces."""
+    return frozenset(" ".join(g) for n in (1, 2, 3) for g in ngrams(words, n))
+
+
+def match_terms(grams: frozenset[str], terms: frozenset[str]) -> set[str]:
+    """The terms of ``terms`` among ``grams`` (``list_grams``), a word inside a matched phrase counted once."""
+    found = grams & terms
+    if len(found) < ANCHOR_MIN_TERMS:
+        return set(found)
+    phrases = [t for t in found if " " in t]
+    return {t for t in found if " " in t or not any(t in p.split() for p in phrases)}

@@ -1,0 +1,258 @@
+"""The validator's rules for the errors of issue 13, each with texts that must pass and texts that must fail (most
+failing texts are verbatim or near-verbatim from real generations of the embedded model)."""
+
+import pytest
+
+from persona_assets.core.narratives.places import find_misspelt_areas, find_places
+from persona_assets.core.narratives.prompts import FULL
+from persona_assets.core.narratives.validate import check_text
+from persona_assets.core.schema import PLANNING_AREAS
+
+BASE = {
+    "uuid": "u1",
+    "full_name": "Sharon Lee Mei Ling",
+    "first_name": "Mei Ling",
+    "last_name": "Lee",
+    "preferred_english_name": "Sharon",
+    "sex": "Female",
+    "age": 38,
+    "marital_status": "Married",
+    "religion": "Buddhism",
+    "education_level": "Diploma & Professional Qualification",
+    "labour_force_status": "Employed",
+    "occupation": "Associate Professionals & Technicians",
+    "industry": "Financial & Insurance Services",
+    "planning_area": "Bishan",
+    "dwelling_type": "HDB 4-Room Flats",
+}
+
+
+def reasons(field: str, text: str, **over) -> list[str]:
+    return [r.split(":")[0] for r in check_text(field, text, {**BASE, **over}, PLANNING_AREAS)]
+
+
+CASES = {
+    "profession": (
+        [
+            ("culinary_persona", "Sharon is a keen home cook who makes laksa for her colleagues every Friday.", {}),
+            ("culinary_persona", "Sharon hopes to open a small café one day, after her children finish school.", {}),
+            (
+                "culinary_persona",
+                "Sharon is a talented chef at the hotel kitchen where she has worked for years.",
+                {"industry": "Accommodation & Food Services", "occupation": "Service & Sales Workers"},
+            ),
+            (
+                "culinary_persona",
+                "Sharon is a regular at the hawker centre near her block, where she buys chicken rice.",
+                {},
+            ),
+            (
+                "culinary_persona",
+                "Sharon, a retired chef, still cooks a feast every Chinese New Year.",
+                {"occupation": "Retired", "labour_force_status": "Outside Labour Force", "industry": None, "age": 66},
+            ),
+            ("professional_persona", "Sharon is a chef at a hotel in Orchard.", {}),  # the work field is not checked
+        ],
+        [
+            (
+                "culinary_persona",
+                "Sharon is a chef who creates delicious dishes such as fish and rice and noodles.",
+                {},
+            ),
+            ("culinary_persona", "Sharon is a culinary master who has won numerous cooking competitions.", {}),
+            ("culinary_persona", "Sharon is a passionate and knowledgeable Cantonese chef who cooks for clients.", {}),
+            ("culinary_persona", "Sharon recently opened a restaurant serving her family's recipes.", {}),
+            ("arts_persona", "Sharon is a professional dancer who performs at the Esplanade every month.", {}),
+            (
+                "culinary_persona",
+                "Sharon runs a food stall at the market, selling her own kueh.",
+                {"occupation": "Homemaker", "labour_force_status": "Outside Labour Force", "industry": None},
+            ),
+        ],
+    ),
+    "life_event": (
+        [
+            (
+                "family_persona",
+                "Sharon and her husband have two young children who attend a nearby primary school.",
+                {},
+            ),
+            (
+                "family_persona",
+                "Sharon lives with her parents and helps her younger brother with his homework.",
+                {"age": 15, "marital_status": "Single", "occupation": "Student"},
+            ),
+            ("career_goals_and_ambitions", "She wants to save enough to enjoy her retirement by the sea.", {"age": 30}),
+            ("professional_persona", "Sharon has 15 years of experience in insurance claims.", {}),
+            ("family_persona", "Sharon adores her grandchildren and takes them to the park every Sunday.", {"age": 64}),
+        ],
+        [
+            (
+                "family_persona",
+                "Sharon is a single mother who works hard to support her son.",
+                {"age": 15, "marital_status": "Single", "occupation": "Student"},
+            ),
+            ("family_persona", "Sharon and her husband live with their two teenage daughters.", {"age": 24}),
+            ("family_persona", "Sharon spends her weekends with her grandchildren at the zoo.", {"age": 30}),
+            ("professional_persona", "Sharon has 30 years of experience in insurance claims.", {}),
+            (
+                "sports_persona",
+                "Since she retired, Sharon plays mahjong and walks every morning.",
+                {"age": 35, "occupation": "Homemaker", "labour_force_status": "Outside Labour Force", "industry": None},
+            ),
+        ],
+    ),
+    "travel": (
+        [
+            ("travel_persona", "Sharon flies to Taipei every year and explores the night markets.", {}),
+            ("travel_persona", "Sharon returned to Singapore after a week in Bali with her family.", {}),
+            ("travel_persona", "Sharon takes her nephews to Singapore Zoo during the school holidays.", {}),
+            ("travel_persona", "Sharon likes visiting Singapore's heritage museums on quiet weekends.", {}),
+        ],
+        [
+            ("travel_persona", "Sharon wants to take her children to Singapore for a summer holiday.", {}),
+            ("travel_persona", "Sharon is from a small town in Bishan and loves exploring new places.", {}),
+            ("travel_persona", "Sharon plans a trip to Singapore with her colleagues next year.", {}),
+            ("travel_persona", "Sharon travels to Singapore every December to see the lights.", {}),
+        ],
+    ),
+    "place": (
+        [
+            ("persona", "Sharon studied at Nanyang Polytechnic and lives near Bishan Park.", {}),
+            ("arts_persona", "Sharon visits the National Gallery and the Esplanade with friends.", {}),
+            ("travel_persona", "Sharon spends Sundays in Tanglin, walking around the Botanic Gardens.", {}),
+        ],
+        [
+            ("persona", "Sharon studied accounting at Ang Mo Kio University before joining her firm.", {}),
+            ("travel_persona", "Sharon spends Sundays in Tanlin, walking around the gardens.", {}),
+            ("sports_persona", "Sharon jogs along the canal in Pungol every evening.", {}),
+            ("persona", "Sharon took evening classes at Tampines Polytechnic.", {}),
+        ],
+    ),
+    "education": (
+        [
+            ("career_goals_and_ambitions", "She hopes to earn a degree in finance through part-time study.", {}),
+            ("persona", "Sharon handles her tasks with a high degree of care.", {}),
+            ("professional_persona", "Sharon holds a degree in accounting from NUS.", {"education_level": "Degree"}),
+            ("professional_persona", "Sharon is studying for her diploma at a polytechnic.", {}),
+        ],
+        [
+            ("professional_persona", "Sharon holds a degree in accounting from NUS.", {}),
+            (
+                "persona",
+                "Sharon graduated from the National University of Singapore with honours.",
+                {"education_level": "Below Secondary"},
+            ),
+            ("professional_persona", "Sharon has a master's degree in business administration.", {}),
+            ("persona", "Sharon studied at NTU before joining the bank.", {"education_level": "Secondary"}),
+        ],
+    ),
+    "dwelling": (
+        [
+            ("family_persona", "Sharon and her husband share a four-room flat in Bishan with their son.", {}),
+            (
+                "family_persona",
+                "Sharon and her husband live in a condominium near the MRT station.",
+                {"dwelling_type": "Condominiums and Other Apartments"},
+            ),
+            ("professional_persona", "Sharon sells condominium units for a property agency.", {}),
+        ],
+        [
+            ("family_persona", "Sharon and her husband live in a spacious condominium with a pool.", {}),
+            ("family_persona", "Sharon's family lives in a landed house with a big garden.", {}),
+            ("family_persona", "Sharon and her husband share a three-room flat with their son.", {}),
+            ("family_persona", "Sharon lives in an HDB flat with her parents.", {"dwelling_type": "Landed Properties"}),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("rule", "field", "text", "over", "fails"),
+    [
+        (rule, f, t, o, fails)
+        for rule, (passing, failing) in CASES.items()
+        for fails, cases in ((False, passing), (True, failing))
+        for f, t, o in cases
+    ],
+    ids=lambda v: v if isinstance(v, str) and len(v) < 25 else None,
+)
+def test_rule(rule: str, field: str, text: str, over: dict, fails: bool) -> None:
+    assert (rule in reasons(field, text, **over)) is fails, reasons(field, text, **over)
+
+
+def test_an_age_followed_by_a_relation_is_someone_elses() -> None:
+    assert "age" not in reasons("family_persona", "Sharon dotes on her 10-year-old son and their cat.")
+    assert "age" in reasons("persona", "Sharon is a 52-year-old analyst in Bishan.")
+
+
+def test_the_name_rule_accepts_the_second_given_name_of_malay_and_indian_names() -> None:
+    rec = {
+        "full_name": "Muhammad Haziq bin Roslan",
+        "first_name": "Muhammad",
+        "middle_name": "Haziq",
+        "last_name": "Roslan",
+        "sex": "Male",
+    }
+    assert "name" not in reasons("sports_persona", "Haziq plays futsal with his friends every Friday night.", **rec)
+
+
+def test_places_found_and_misspellings_exclude_the_persons_own_name() -> None:
+    assert find_places("Sharon walks from Bishan to the Botanic Gardens and Orchard Road.") == [
+        "Bishan",
+        "Botanic Gardens",
+        "Orchard Road",
+    ]
+    assert find_places("Tan Kim Keat cooks at home.", ["Tan Kim Keat"]) == []  # a subzone that is also a name
+    assert find_places("Sharon loves Singapore.") == []
+    assert find_misspelt_areas("She cycles to Tanlin on Sundays.") == [("Tanlin", "Tanglin")]
+    assert find_misspelt_areas("She meets Clement on Sundays.", ["Clement Tan"]) == []
+
+
+def test_length_bounds_follow_the_profile() -> None:
+    short = "Sharon plays badminton in Bishan every Sunday with her colleagues."
+    assert "length" not in reasons("hobbies_and_interests", short)
+    assert "length" in [r.split(":")[0] for r in check_text("hobbies_and_interests", short, BASE, (), FULL)]
+
+
+def test_a_denied_spouse_is_no_spouse_and_a_single_mother_is_not_married() -> None:
+    widowed = {"marital_status": "Widowed"}
+    assert "marital" not in reasons(
+        "family_persona", "Sharon has no wife, husband or spouse, and lives alone.", **widowed
+    )
+    assert "marital" not in reasons(
+        "family_persona", "Sharon lives on her own, without a husband or spouse.", **widowed
+    )
+    assert "marital" in reasons("family_persona", "Sharon and her husband share a flat in Bishan.", **widowed)
+    assert "marital" in reasons("persona", "Sharon is a single mother who works long hours.")
+
+
+def test_a_relatives_faith_is_not_the_persons() -> None:
+    assert "religion" not in reasons(
+        "cultural_background", "Sharon's grandmother, who was a devout Catholic, taught her to sew."
+    )
+    assert "religion" in reasons("cultural_background", "Sharon is a devout Catholic who attends Mass every Sunday.")
+    assert "religion" not in reasons(
+        "cultural_background", "Sharon offers incense at a Taoist temple at Chinese New Year."
+    )
+
+
+def test_a_relatives_profession_is_not_the_persons() -> None:
+    assert "profession" not in reasons(
+        "cultural_background", "Sharon's mother is a teacher and her father a carpenter."
+    )
+    assert "profession" in reasons("cultural_background", "Sharon is a piano teacher who gives lessons every evening.")
+
+
+def test_a_text_reusing_the_shown_examples_terms_is_anchored_and_others_are_not() -> None:
+    from persona_assets.core.narratives.examples import choose_example
+
+    uuids = [f"00000000-0000-5000-8000-{i:012d}" for i in range(40)]
+    shown_arjun = next(u for u in uuids if choose_example(u).key == "arjun")
+    shown_other = next(u for u in uuids if choose_example(u).key != "arjun")
+    text = "Sharon builds payment software at a telecoms company, the colleague everyone asks for help."
+    assert "anchor" in reasons("professional_persona", text, uuid=shown_arjun)
+    assert "anchor" not in reasons("professional_persona", text, uuid=shown_other)  # never shown: her own words
+    assert "anchor" not in reasons(
+        "professional_persona", "Sharon checks insurance claims for a large firm.", uuid=shown_arjun
+    )
