@@ -67,7 +67,9 @@ def list_candidates(
     out: set[AssetKeyPartitionKey] = set()
     chosen = set(areas) if areas is not None else None
     for key in asset_graph.materializable_asset_keys:
-        if not narratives and key in NARRATIVE_ASSETS:
+        if not narratives and (
+            key in NARRATIVE_ASSETS or NARRATIVE_ASSETS[0] in asset_graph.get_ancestor_asset_keys(key)
+        ):  # the narratives and everything downstream of them (the narrative report, publication)
             continue
         node = asset_graph.get(key)
         if node.partitions_def is None:

@@ -63,7 +63,8 @@ def test_a_fresh_instance_plans_what_materialize_all_launches() -> None:
     planned = bf.plan_backfill(instance, GRAPH, {}, None, narratives=True)
     assert planned == set(ui.target_subset.iterate_asset_partitions())
     stages = bf.count_by_stage(GRAPH, planned)
-    assert stages["sample"] == 55 and stages["narratives"] == 55 and stages["publish"] == 2
+    assert stages["sample"] == 55 and stages["publish"] == 2
+    assert stages["narratives"] == 55 + 2  # the 55 areas, narrative_report and narration_plan
     assert stages["census"] == 35 + 1 + 55  # the 35 tables, the planning areas and the 55 area populations
 
 
@@ -71,6 +72,7 @@ def test_areas_and_no_narratives_leave_out_what_needs_them() -> None:
     no_narratives = bf.list_candidates(GRAPH, None, narratives=False)
     assert not {c.asset_key for c in no_narratives} & set(bf.NARRATIVE_ASSETS)
     assert AssetKeyPartitionKey(AssetKey("fit_report")) in no_narratives
+    assert AssetKeyPartitionKey(AssetKey("narrative_report")) not in no_narratives  # it reads every area's texts
     two = bf.list_candidates(GRAPH, ["Bedok", "Tampines"], narratives=True)
     assert {c.partition_key for c in two if c.asset_key == AssetKey("residents")} == {"Bedok", "Tampines"}
     unpartitioned = {c.asset_key for c in two if c.partition_key is None}
