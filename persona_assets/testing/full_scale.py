@@ -24,7 +24,7 @@ from persona_assets.census.assets import area_population, census_assets, plannin
 from persona_assets.io_managers import NetworkIOManager, WarehouseIOManager
 from persona_assets.model.assets import fit_report, persona_network
 from persona_assets.names.assets import NameSources, name_report, name_tokens
-from persona_assets.narratives.assets import persona_narratives
+from persona_assets.narratives.assets import narrative_report, persona_narratives
 from persona_assets.narratives.plan import narration_plan
 from persona_assets.narratives.resources import NarrativeLLM
 from persona_assets.publish.assets import personas_candidate, personas_dataset
@@ -41,6 +41,7 @@ ASSETS: list[AssetsDefinition] = [
     residents,
     persona_narratives,
     narration_plan,
+    narrative_report,
     fit_report,
     name_report,
     personas_candidate,
@@ -50,7 +51,7 @@ PREREQUISITES = [*census_assets, planning_areas, persona_network, name_tokens]
 SAMPLE = [area_population, residents]
 NARRATE = [persona_narratives]
 REPORTS = [fit_report, name_report]
-PUBLISH = [personas_candidate, personas_dataset]
+PUBLISH = [narrative_report, personas_candidate, personas_dataset]  # the card summarises the narrative report
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # every event still goes to the instance
 
 
