@@ -164,6 +164,15 @@ class Backfill:
     after: dict[str, Any] = field(default_factory=dict)
 
 
+def _run_partition(tags: dict[str, str]) -> str | None:
+    """The one partition a run covers: its ``dagster/partition`` tag, or a range of one partition (the
+    ``dagster/asset_partition_range_*`` tags a backfill policy's runs carry)."""
+    if "dagster/partition" in tags:
+        return tags["dagster/partition"]
+    start, end = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
+    return start if start is not None and start == end else None
+
+
 def _key(name: str) -> dict[str, list[str]]:
     return {"path": name.split("/")}
 
@@ -281,7 +290,7 @@ def bedok_backfill(stack: Stack) -> Backfill:
         "backfilled": {a: _materializations(dev, a, BACKFILLED) for a in ASSETS},
         "llm_requests": stack.llm.requests,
     }
-    partitions = [next((t["value"] for t in r["tags"] if t["key"] == "dagster/partition"), None) for r in runs]
+    partitions = [_run_partition({t["key"]: t["value"] for t in r["tags"]}) for r in runs]
     return Backfill(backfill_id, status, [r["runId"] for r in runs], partitions, seconds, before, after)
 
 
@@ -385,15 +394,20 @@ def test_ui_shows_the_asset_graph_and_the_55_partitions(stack: Stack, bedok_back
             executable_path=str(CHROMIUM),
             headless=True,
             args=args,
-            viewport={"width": 1600, "height": 1000},
+            viewport={"width": 2000, "height": 1250},
         )
         try:
             page = ctx.new_page()
             page.set_default_timeout(90_000)
 
             page.goto(f"{url}/asset-groups?{urlencode({'expanded': expanded})}", wait_until="domcontentloaded")
-            for name in ("persona_network", "name_tokens", "residents", "persona_narratives", "personas_dataset"):
-                page.get_by_text(name, exact=True).first.wait_for(state="visible")
+            try:
+                for name in ("persona_network", "name_tokens", "residents", "persona_narratives", "personas_dataset"):
+                    page.get_by_text(name, exact=True).first.wait_for(state="visible")
+            except Exception:
+                page.screenshot(path=str(ARTIFACTS / "asset_graph_failed.png"))  # what the page showed instead
+                (ARTIFACTS / "asset_graph_failed.txt").write_text(page.inner_text("body"))
+                raise
             page.get_by_text("census", exact=True).first.wait_for(state="visible")  # the collapsed group
             page.wait_for_timeout(2000)  # let the zoom-to-fit and the edges settle
             page.screenshot(path=str(ARTIFACTS / "asset_graph.png"))

@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from persona_assets.core.narratives.engine import Completion
-from persona_assets.core.narratives.prompts import PROMPT_VERSION
+from persona_assets.core.narratives.prompts import COMPACT
 
 KEY_PREFIX = "sg_personas:llm_calls:"
 
@@ -47,11 +47,12 @@ class RedisCallCache:
         data: dict[str, Any] = json.loads(raw)
         return Completion(**{k: v for k, v in data.items() if k in self._fields})
 
-    def put(self, key: str, model: str, completion: Completion) -> None:
+    def put(self, key: str, model: str, completion: Completion, prompt_version: str = COMPACT.prompt_version) -> None:
+        """The same signature as ``CallCache.put``: the prompt version is the profile's (part of the key too)."""
         value = {
             **dataclasses.asdict(completion),
             "model": model,
-            "prompt_version": PROMPT_VERSION,
+            "prompt_version": prompt_version,
             "created": time.time(),
         }
         self._client.set(self._prefix + key, json.dumps(value, ensure_ascii=False))
