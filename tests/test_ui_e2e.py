@@ -383,6 +383,8 @@ def test_ui_shows_the_asset_graph_and_the_55_partitions(stack: Stack, bedok_back
     sync_api, args = _browser()
     keys = stack.dev.graphql(PARTITION_KEYS, {"key": _key("residents")})["assetNodeOrError"]["partitionKeys"]
     assert len(keys) == 55 and BACKFILLED in keys
+    network = stack.dev.graphql(PARTITION_KEYS, {"key": _key("persona_network")})["assetNodeOrError"]
+    assert network["__typename"] == "AssetNode" and network["partitionKeys"] == []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     url = stack.dev.url
     # every group expanded but census (29 tables): the whole pipeline stays legible in one screenshot
@@ -401,8 +403,10 @@ def test_ui_shows_the_asset_graph_and_the_55_partitions(stack: Stack, bedok_back
             page.set_default_timeout(90_000)
 
             page.goto(f"{url}/asset-groups?{urlencode({'expanded': expanded})}", wait_until="domcontentloaded")
+            # the graph is virtualised: only nodes inside the viewport are in the page, and with 45 assets the
+            # initial view no longer holds the model group (persona_network; asserted through the API below)
             try:
-                for name in ("persona_network", "name_tokens", "residents", "persona_narratives", "personas_dataset"):
+                for name in ("name_tokens", "residents", "persona_narratives", "personas_dataset"):
                     page.get_by_text(name, exact=True).first.wait_for(state="visible")
             except Exception:
                 page.screenshot(path=str(ARTIFACTS / "asset_graph_failed.png"))  # what the page showed instead
