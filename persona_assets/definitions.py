@@ -69,22 +69,25 @@ publish_job = define_asset_job(
 
 dataset = DatasetSettings.configure_at_launch()
 
+#: Every asset of the code location, in pipeline order (the full-scale driver runs the same list).
+ASSETS = [
+    *census_assets,
+    planning_areas,
+    area_population,
+    persona_network,
+    name_tokens,
+    residents,
+    persona_narratives,
+    narration_plan,
+    narrative_report,
+    fit_report,
+    name_report,
+    personas_candidate,
+    personas_dataset,
+]
+
 defs = Definitions(
-    assets=[
-        *census_assets,
-        planning_areas,
-        area_population,
-        persona_network,
-        name_tokens,
-        residents,
-        persona_narratives,
-        narration_plan,
-        narrative_report,
-        fit_report,
-        name_report,
-        personas_candidate,
-        personas_dataset,
-    ],
+    assets=ASSETS,
     asset_checks=census_checks,
     jobs=[census_tables_job, area_population_job, model_job, sample_job, narratives_job, report_job, publish_job],
     resources={

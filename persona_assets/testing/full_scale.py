@@ -21,32 +21,18 @@ from typing import Any
 from dagster import AssetsDefinition, DagsterInstance, materialize
 
 from persona_assets.census.assets import area_population, census_assets, planning_areas
+from persona_assets.definitions import ASSETS as DEFINED_ASSETS
 from persona_assets.io_managers import NetworkIOManager, WarehouseIOManager
 from persona_assets.model.assets import fit_report, persona_network
 from persona_assets.names.assets import NameSources, name_report, name_tokens
 from persona_assets.narratives.assets import narrative_report, persona_narratives
-from persona_assets.narratives.plan import narration_plan
 from persona_assets.narratives.resources import NarrativeLLM
 from persona_assets.publish.assets import personas_candidate, personas_dataset
 from persona_assets.resources import CensusSnapshot
 from persona_assets.sample.assets import residents
 from persona_assets.settings import DatasetSettings
 
-ASSETS: list[AssetsDefinition] = [
-    *census_assets,
-    planning_areas,
-    area_population,
-    persona_network,
-    name_tokens,
-    residents,
-    persona_narratives,
-    narration_plan,
-    narrative_report,
-    fit_report,
-    name_report,
-    personas_candidate,
-    personas_dataset,
-]
+ASSETS: list[AssetsDefinition] = list(DEFINED_ASSETS)
 PREREQUISITES = [*census_assets, planning_areas, persona_network, name_tokens]
 SAMPLE = [area_population, residents]
 NARRATE = [persona_narratives]
