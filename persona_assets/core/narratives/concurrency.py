@@ -24,6 +24,10 @@
   requests in flight — cut to that, but not below the reference epoch's concurrency (which still paid, e.g. the
   second slot of a CPU server) if that epoch was itself fast (at most ``ref_slowdown`` × the lowest latency) and
   ``queue_factor`` of the limit is not lower still. A slow start that overshot far is brought back in one step.
+  After a queueing cut the limit grows **one step per measured epoch** (+1 when an epoch in which the limit held
+  requests back closes without a queueing signal), not per success: above what a queueing provider serves, more
+  in flight buys no throughput, so each step is measured before the next (the sawtooth over a 2-slot llama.cpp
+  server is 2-3, not 2-5 as with +1 per round trip while the measurement lags).
 
 Latency is normalised per completion token so that short repairs and full answers compare. ``ceiling`` (the
 engine's ``max_in_flight``) bounds the limit; ``floor`` keeps at least one request going.
@@ -84,6 +88,8 @@ class AdaptiveLimit:
         self._samples: list[tuple[int, float]] = []
         self._epoch_size = max(min_epoch, self.capacity())
         self._epoch_base = self.limit
+        self._epoch_binding = False  # whether the limit held requests back in the current epoch
+        self._queueing = False  # the last congestion signal was latency (a queueing provider): grow per epoch
         self._probe_rtts = 1.0  # round trips per +1 near the last overload's limit
         self._history: deque[tuple[float, float]] = deque(maxlen=history)
         self._waiters: deque[asyncio.Future[None]] = deque()
@@ -146,6 +152,7 @@ class AdaptiveLimit:
                 if ticket.binding:
                     self._increase()
                 if ticket.sent >= self._epoch_start:
+                    self._epoch_binding = self._epoch_binding or ticket.binding
                     per_token = latency_s / completion_tokens if completion_tokens > 0 else latency_s
                     self._samples.append((concurrency, per_token))
                     if len(self._samples) >= self._epoch_size:
@@ -166,6 +173,8 @@ class AdaptiveLimit:
             if self.limit < 2 * self._epoch_base:
                 self._set(self.limit + 1.0)
             return
+        if self._queueing:
+            return  # one step per measured epoch (in _close_epoch)
         if last is not None and 0.9 * last <= self.limit < last + 2:
             step = 1.0 / (max(1.0, self.limit) * self._probe_rtts)  # near the last overload: probe slowly
         else:
@@ -175,6 +184,7 @@ class AdaptiveLimit:
     def _cut(self, factor: float, why: str, base: float | None = None) -> None:
         self.cuts[why] += 1
         self.slow_start = False
+        self._queueing = why == "queueing"
         self._last_cut = self.clock()
         self._set((self.limit if base is None else base) * factor)
         self._new_epoch()
@@ -184,22 +194,33 @@ class AdaptiveLimit:
         self._epoch_start = self.clock()
         self._epoch_size = max(self.min_epoch, self.capacity())
         self._epoch_base = self.limit
+        self._epoch_binding = False
 
     def _close_epoch(self) -> None:
         n = statistics.fmean(s[0] for s in self._samples)
         m = statistics.median(s[1] for s in self._samples)
+        binding = self._epoch_binding
         self._new_epoch()
+        if not self._observe_epoch(n, m) and self._queueing and binding:
+            self._set(self.limit + 1.0)  # measured without queueing at this level: one step up
+            self._new_epoch()
+
+    def _observe_epoch(self, n: float, m: float) -> bool:
+        """Record an epoch (mean concurrency ``n``, median latency per token ``m``); cut and return True if the
+        provider queues."""
         eligible = [h for h in self._history if h[0] * self.ref_ratio <= n]
         ref = min(eligible, key=lambda h: h[1]) if eligible else None  # the fastest: a cold first epoch is no ref
         self._history.append((n, m))
         if ref is None or m <= 0 or ref[1] <= 0:
-            return
+            return False
         elasticity = math.log(m / ref[1]) / math.log(n / ref[0])
-        if elasticity > self.queue_elasticity:
-            fastest = min(h[1] for h in self._history)
-            served = n / m * fastest  # in flight needed for this throughput, unqueued
-            floor = min(ref[0], self.limit * self.queue_factor) if ref[1] <= self.ref_slowdown * fastest else 0.0
-            self._cut(1.0, "queueing", base=max(served, floor))
+        if elasticity <= self.queue_elasticity:
+            return False
+        fastest = min(h[1] for h in self._history)
+        served = n / m * fastest  # in flight needed for this throughput, unqueued
+        floor = min(ref[0], self.limit * self.queue_factor) if ref[1] <= self.ref_slowdown * fastest else 0.0
+        self._cut(1.0, "queueing", base=float(round(max(served, floor))))  # whole requests: 1.95 serves 2, not 1
+        return True
 
     # ---------------------------------------------------------------------------------------------- reporting
 
