@@ -199,8 +199,8 @@ def trace_attempts(records: list[dict[str, Any]], cache_path: Path, settings: An
         calls[-1]["parse_error"] = err
         return obj, err
 
-    def validate(obj: Any, record: dict[str, Any], areas: tuple[str, ...] = ()) -> list[str]:
-        reasons = original_validate(obj, record, areas)
+    def validate(obj: Any, record: dict[str, Any], *args: Any, **kwargs: Any) -> list[str]:
+        reasons = original_validate(obj, record, *args, **kwargs)
         calls[-1]["reasons"] = reasons
         return reasons
 
@@ -385,10 +385,12 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_inprocess:
             print("in-process: 2 processes x 1 thread ...", flush=True)
             configs["inprocess"] = run_inprocess(records, settings, Path(tmp))
+            configs["inprocess"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
             print(json.dumps(_brief(configs["inprocess"])), flush=True)
         for slots in args.slots:
             print(f"server: {slots} slots x {args.threads} threads ...", flush=True)
             configs[f"server_{slots}"] = run_server(records, settings, Path(tmp), slots, args.threads)
+            configs[f"server_{slots}"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
             print(json.dumps(_brief(configs[f"server_{slots}"])), flush=True)
     servers = {k: v for k, v in configs.items() if k.startswith("server_")}
     best = max(servers, key=lambda k: servers[k]["ok_records_per_hour"]) if servers else None

@@ -256,3 +256,19 @@ def test_a_text_reusing_the_shown_examples_terms_is_anchored_and_others_are_not(
     assert "anchor" not in reasons(
         "professional_persona", "Sharon checks insurance claims for a large firm.", uuid=shown_arjun
     )
+
+
+def test_find_terms_is_the_n_gram_intersection_it_replaces() -> None:
+    """The validator's fast term lookup equals ``list_grams(words) & terms`` (1- to 3-word terms, whole words)."""
+    import random
+
+    from persona_assets.core.narratives.metrics import distinctive_terms, find_terms, list_grams, split_words
+
+    terms = frozenset(t for fields in distinctive_terms().values() for ts in fields.values() for t in ts)
+    terms |= {"crane operator at", "a b c d", "port"}  # a 4-word term never matches, as list_grams has no 4-grams
+    vocab = sorted({w for t in terms for w in t.split()}) + ["the", "and", "Wei", "Ming"]
+    rng = random.Random(7)
+    for _ in range(300):
+        words = split_words(" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 40))), ["wei", "ming"])
+        assert find_terms(words, terms) == list_grams(words) & terms
+    assert find_terms(["the", "port"], frozenset()) == frozenset()

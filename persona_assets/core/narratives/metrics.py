@@ -341,6 +341,15 @@ def list_grams(words: Sequence[str]) -> frozenset[str]:
     return frozenset(" ".join(g) for n in (1, 2, 3) for g in ngrams(words, n))
 
 
+def find_terms(words: Sequence[str], terms: frozenset[str]) -> frozenset[str]:
+    """The terms of ``terms`` that are 1-, 2- or 3-grams of ``words``: ``list_grams(words) & terms`` without
+    building every n-gram (the validator runs this on every text of every answer)."""
+    if not terms:
+        return frozenset()
+    joined = f" {' '.join(words)} "
+    return frozenset(t for t in terms if t.count(" ") < 3 and f" {t} " in joined)
+
+
 def match_terms(grams: frozenset[str], terms: frozenset[str]) -> set[str]:
     """The terms of ``terms`` among ``grams`` (``list_grams``), a word inside a matched phrase counted once."""
     found = grams & terms

@@ -191,14 +191,16 @@ def _known_words() -> frozenset[str]:
 
 
 @cache
-def _areas_by_words() -> dict[int, tuple[tuple[str, str, int], ...]]:
-    """Planning areas of 6+ letters by number of words: (name, lower case, edits allowed)."""
-    out: dict[int, list[tuple[str, str, int]]] = {}
+def _areas_by_words() -> dict[int, dict[str, tuple[tuple[str, str, int], ...]]]:
+    """Planning areas of 6+ letters by number of words, then by first letter (lower case): (name, lower case,
+    edits allowed). Only an area with the written word's first letter can match, so only those are compared."""
+    out: dict[int, dict[str, list[tuple[str, str, int]]]] = {}
     for area in PLANNING_AREAS:
         if len(area) >= 6:
             limit = 2 if len(area.replace(" ", "")) >= 10 else 1
-            out.setdefault(len(area.split()), []).append((area, area.lower(), limit))
-    return {k: tuple(v) for k, v in out.items()}
+            low = area.lower()
+            out.setdefault(len(area.split()), {}).setdefault(low[0], []).append((area, low, limit))
+    return {k: {letter: tuple(v) for letter, v in by_letter.items()} for k, by_letter in out.items()}
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
@@ -214,9 +216,10 @@ def find_misspelt_areas(text: str, names: list[str] | tuple[str, ...] = ()) -> l
     caps = [w[:1].isupper() for w, _ in words]
     known, places = _known_words(), set(list_places())
     out: list[tuple[str, str]] = []
-    for k, areas in _areas_by_words().items():
-        for i in range(len(words) - k + 1):
-            if not all(caps[i : i + k]):
+    starts = [i for i, cap in enumerate(caps) if cap]  # a name is written capitalised: only those words start one
+    for k, by_letter in _areas_by_words().items():
+        for i in starts:
+            if i + k > len(words) or not all(caps[i + 1 : i + k]) or words[i][0][0].lower() not in by_letter:
                 continue
             written = " ".join(w for w, _ in words[i : i + k])
             if len(written) < 6 or written in places:
@@ -224,8 +227,8 @@ def find_misspelt_areas(text: str, names: list[str] | tuple[str, ...] = ()) -> l
             if k == 1 and (written in known or _sentence_initial(masked, words[i][1])):
                 continue
             low = written.lower()
-            for area, area_low, limit in areas:
-                if low[0] != area_low[0] or low == area_low or abs(len(low) - len(area_low)) > limit:
+            for area, area_low, limit in by_letter[low[0]]:
+                if low == area_low or abs(len(low) - len(area_low)) > limit:
                     continue
                 if written in (f"{area}s", f"{area}'s"):
                     continue

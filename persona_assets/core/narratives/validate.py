@@ -63,7 +63,7 @@ from persona_assets.core.narratives.examples import ALL_EXAMPLES, choose_example
 from persona_assets.core.narratives.metrics import (
     ANCHOR_MIN_TERMS,
     distinctive_terms,
-    list_grams,
+    find_terms,
     list_name_tokens,
     match_terms,
     split_words,
@@ -415,7 +415,10 @@ def find_anchoring(field: str, text: str, record: dict[str, Any], profile: Promp
     if not profile.shows_example or not record.get("uuid"):
         return set()
     terms = distinctive_terms()[choose_example(str(record["uuid"])).key].get(field, frozenset())
-    found = match_terms(list_grams(split_words(text, list_name_tokens(record.get(c) for c in NAME_COLUMNS))), terms)
+    if not terms:
+        return set()
+    words = split_words(text, list_name_tokens(record.get(c) for c in NAME_COLUMNS))
+    found = match_terms(find_terms(words, terms), terms)
     return found if len(found) >= ANCHOR_MIN_TERMS else set()
 
 
