@@ -128,7 +128,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--narratives",
         default=DEFAULT_RECORDS_PER_PARTITION,
-        help="residents per partition that get narratives: a count, 'all', or 0 (no narratives, no publication)",
+        help="residents that get narratives: a count per partition, 'all', 'N in all' (N over the dataset, spread "
+        "over the areas, most populous first), or 0 (no narratives, no publication)",
     )
     ap.add_argument("--all", action="store_true", help="materialise everything, up to date or not (Materialize all)")
     return ap.parse_args(argv)
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown planning area(s): {unknown}", file=sys.stderr)
         return 2
     try:
-        narrate = parse_budget(args.narratives) != 0
+        narrate = not parse_budget(args.narratives).is_zero
         settings = DatasetSettings(
             total_records=args.total_records, base_seed=args.seed, records_per_partition=str(args.narratives)
         )

@@ -24,6 +24,7 @@ from persona_assets.core.dataset_settings import (
     DEFAULT_TOTAL_RECORDS,
     NARRATIVES_SETTINGS,
     RESIDENTS_SETTINGS,
+    NarrativeBudget,
     parse_budget,
 )
 from persona_assets.core.paths import default_data_root, default_storage_url
@@ -59,8 +60,9 @@ class DatasetSettings(ConfigurableResource):
     )
     records_per_partition: str = Field(
         default=DEFAULT_RECORDS_PER_PARTITION,
-        description="Residents per partition that get narratives: a count (a seeded random sample of the "
-        "partition) or 'all'.",
+        description="Residents that get narratives: a count per partition (a seeded random sample of the "
+        "partition), 'all', or 'N in all' (N residents over the dataset, spread over the areas in proportion to "
+        "their population 15+: the most populous first).",
     )
 
     @property
@@ -74,8 +76,8 @@ class DatasetSettings(ConfigurableResource):
         return as_storage_path(url) if url else self.root
 
     @property
-    def narrative_budget(self) -> int | None:
-        """``records_per_partition`` as a count (None: all)."""
+    def narrative_budget(self) -> NarrativeBudget:
+        """``records_per_partition`` parsed (a count per partition, all, or a number in all spread over areas)."""
         return parse_budget(self.records_per_partition)
 
     def residents_settings(self) -> dict[str, Any]:

@@ -467,6 +467,7 @@ def test_narratives_runs_store_and_log_no_credential_of_the_endpoint(
 
     from persona_assets.narratives.assets import persona_narratives
     from persona_assets.narratives.resources import llm_from_env
+    from persona_assets.keys import census_key
     from persona_assets.partitions import planning_area_partitions
 
     host = server.base_url.removeprefix("http://")
@@ -479,6 +480,10 @@ def test_narratives_runs_store_and_log_no_credential_of_the_endpoint(
         area = context.partition_key
         return pd.DataFrame([{**record(i), "uuid": f"{area}-{i}", "planning_area": area} for i in range(3)])
 
+    @asset(key=census_key("planning_areas"), metadata={"schema": "census"})
+    def planning_areas_stand_in() -> pd.DataFrame:  # the narrative budget's allocation reads it
+        return pd.DataFrame({"planning_area": ["Bedok", "Tampines"], "residents_15plus": [240_000, 230_000]})
+
     data, home = tmp_path / "data", tmp_path / "dagster_home"
     home.mkdir()
     monkeypatch.setenv("SG_PERSONAS_DATA_DIR", str(data))  # the default call cache goes there too
@@ -490,7 +495,7 @@ def test_narratives_runs_store_and_log_no_credential_of_the_endpoint(
             monkeypatch.setenv("SG_PERSONAS_LLM_API_BASE", api_base)
             llm = llm_from_env()
             result = materialize(
-                [residents_stand_in, persona_narratives],
+                [residents_stand_in, planning_areas_stand_in, persona_narratives],
                 partition_key=area,
                 resources={**warehouse_resources(data, records_per_partition="all"), "llm": llm},
                 instance=instance,

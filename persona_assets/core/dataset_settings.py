@@ -1,10 +1,10 @@
 """The settings a dataset is made with, as every partition records them.
 
 A residents partition depends on ``total_records`` (the allocation over the 55 areas) and ``base_seed``; a
-narratives partition on ``records_per_partition`` (which residents get texts). Each partition stores the values
-it was made with in its Parquet file's key-value metadata (``SETTINGS_KEY``, canonical JSON), so the file itself
-says how it was made, empty partitions included. Publication reads them back and refuses a dataset whose
-partitions disagree (``check_uniform_settings``), naming the partitions of each variant.
+narratives partition on ``records_per_partition`` (which residents get texts: ``NarrativeBudget``). Each partition
+stores the values it was made with in its Parquet file's key-value metadata (``SETTINGS_KEY``, canonical JSON), so
+the file itself says how it was made, empty partitions included. Publication reads them back and refuses a dataset
+whose partitions disagree (``check_uniform_settings``), naming the partitions of each variant.
 
 Pure Python (no Dagster); the Dagster resource that holds the settings is ``persona_assets/settings.py``.
 """
@@ -12,14 +12,20 @@ Pure Python (no Dagster); the Dagster resource that holds the settings is ``pers
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+from persona_assets.core.model.allocation import largest_remainder
 
 DEFAULT_TOTAL_RECORDS = 148_000
 DEFAULT_BASE_SEED = 20251125
-#: Sized for `make run` on 2 cores with the embedded model: one resident per populated partition. Use "all" with a
-#: hosted endpoint.
-DEFAULT_RECORDS_PER_PARTITION = "1"
+#: Sized for `make run` on 2 cores with the embedded model (README, "Embedded inference server"): a dozen residents
+#: in all, one in each of the 12 most populous areas: the embedded 1.5B model narrates ~40-60 records an hour on
+#: 2 cores (benchmarks/results/bench_local_narration.json), so one per populated area (42) would take most of an
+#: hour. Use "all" with a hosted endpoint.
+DEFAULT_RECORDS_PER_PARTITION = "12 in all"
 
 #: The settings each partitioned asset depends on (and records).
 RESIDENTS_SETTINGS = ("total_records", "base_seed")
@@ -29,18 +35,45 @@ NARRATIVES_SETTINGS = ("records_per_partition",)
 SETTINGS_KEY = "sg_personas.dataset_settings"
 
 
-def parse_budget(value: str | int) -> int | None:
-    """``records_per_partition``: a non-negative count, or ``"all"`` (returns None)."""
-    text = str(value).strip().lower()
+@dataclass(frozen=True)
+class NarrativeBudget:
+    """Which residents get narratives (``records_per_partition``): ``per_partition`` residents of each partition
+    (``None``: all of them), or, written ``"N in all"``, ``in_all`` residents over the whole dataset spread over the
+    planning areas in proportion to their residents aged 15+ (largest remainder, as the residents themselves are
+    allocated: a small budget goes to the most populous areas, one each, before any area gets two)."""
+
+    per_partition: int | None = None
+    in_all: int | None = None
+
+    @property
+    def is_zero(self) -> bool:
+        return self.per_partition == 0 or self.in_all == 0
+
+    def allocate(self, population_15plus: Mapping[str, float]) -> dict[str, int | None]:
+        """Residents to narrate per planning area (``None``: all of the area's)."""
+        areas = list(population_15plus.keys())  # a dict or a Series indexed by area
+        if self.in_all is None:
+            return dict.fromkeys(areas, self.per_partition)
+        counts = largest_remainder([float(population_15plus[a]) for a in areas], self.in_all)
+        return {area: int(n) for area, n in zip(areas, counts, strict=True)}
+
+
+_BUDGET = re.compile(r"^(\d+)(\s+in\s+all)?$")
+
+
+def parse_budget(value: str | int) -> NarrativeBudget:
+    """``records_per_partition``: a non-negative count per partition, ``"all"``, or ``"N in all"`` (N residents
+    over the whole dataset, spread over the areas)."""
+    text = " ".join(str(value).strip().lower().split())
     if text == "all":
-        return None
-    try:
-        n = int(text)
-    except ValueError:
-        raise ValueError(f"records_per_partition must be a whole number or 'all', not {value!r}") from None
-    if n < 0:
-        raise ValueError(f"records_per_partition must not be negative (got {n})")
-    return n
+        return NarrativeBudget()
+    m = _BUDGET.match(text)
+    if m is None:
+        raise ValueError(
+            f"records_per_partition must be a whole number, 'all' or 'N in all' (e.g. '12 in all'), not {value!r}"
+        )
+    n = int(m.group(1))
+    return NarrativeBudget(in_all=n) if m.group(2) else NarrativeBudget(per_partition=n)
 
 
 class MixedSettingsError(ValueError):

@@ -26,6 +26,7 @@ from persona_assets.core.quality import add_narrative_checks
 from persona_assets.core.schema import LLM_FIELDS
 from persona_assets.gx_checks import build_suite_check_result
 from persona_assets.io_managers import SETTINGS_METADATA
+from persona_assets.keys import census_key
 from persona_assets.narratives.resources import (
     NarrativeLLM,
     configured_llm_model,
@@ -50,7 +51,7 @@ from persona_assets.settings import DatasetSettings
     partitions_def=planning_area_partitions,
     backfill_policy=AREA_BACKFILL_POLICY,
     pool=configured_llm_pool(),  # one narratives step at a time per LLM endpoint (dagster.yaml: concurrency.pools)
-    ins={"residents": AssetIn(key="residents")},
+    ins={"residents": AssetIn(key="residents"), "planning_areas": AssetIn(key=census_key("planning_areas"))},
     check_specs=[
         build_partition_check_spec(
             "narratives_accounted",
@@ -75,14 +76,20 @@ from persona_assets.settings import DatasetSettings
     "with guardrails, JSON-schema output (a llama.cpp grammar for the embedded model), rule validation against "
     "the record with resampling, a durable call cache (an unchanged partition makes zero calls), bounded "
     "concurrency with retries and timeouts. Records whose texts fail are kept as failed, with reasons. How many "
-    "residents per partition get texts is the dataset's records_per_partition; each partition records it.",
+    "residents get texts is the dataset's records_per_partition (a count per partition, all, or 'N in all' "
+    "spread over the areas by population, from census/planning_areas); each partition records it.",
 )
 def persona_narratives(
-    context: AssetExecutionContext, dataset: DatasetSettings, llm: NarrativeLLM, residents: pd.DataFrame
+    context: AssetExecutionContext,
+    dataset: DatasetSettings,
+    llm: NarrativeLLM,
+    residents: pd.DataFrame,
+    planning_areas: pd.DataFrame,
 ):
     areas = context.partition_keys  # one, or several when a backfill policy groups partitions into one run
     by_area = split_by_area(residents, areas)
-    chosen = concat_partitions([select_records(by_area[a], dataset.narrative_budget) for a in areas])
+    wanted = dataset.narrative_budget.allocate(planning_areas.set_index("planning_area")["residents_15plus"])
+    chosen = concat_partitions([select_records(by_area[a], wanted[a]) for a in areas])
     cache = llm.open_cache(dataset.root)
     try:  # one engine over the chosen residents of every partition of the run: one concurrency limit, one client
         with llm.open_client() as client:  # the embedded server starts on the first call (none for cache hits)

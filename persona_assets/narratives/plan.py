@@ -84,9 +84,9 @@ def narration_plan(
     rates = measure_rates(basis)
     budget = dataset.narrative_budget
     budgets = {f"all ({dataset.total_records:,})": dataset.total_records}
-    if budget is not None:
-        current = count_budget(planning_areas, dataset.total_records, parse_budget(dataset.records_per_partition))
-        budgets[f"records_per_partition={budget}"] = current
+    if budget != parse_budget("all"):
+        current = count_budget(planning_areas, dataset.total_records, budget)
+        budgets[f"records_per_partition={dataset.records_per_partition}"] = current
     budgets.update({f"{n:,} records": int(n) for n in config.budgets})
     models = [llm.model, *config.price_as]
     described = llm.describe()

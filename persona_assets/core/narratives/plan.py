@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from persona_assets.core.dataset_settings import NarrativeBudget
 from persona_assets.core.model.allocation import allocate_areas
 
 #: Models served on this machine: their cost is machine time, not a price per token.
@@ -120,10 +121,11 @@ def measure_rates(runs: Iterable[Measured]) -> Rates | None:
     )
 
 
-def count_budget(planning_areas: pd.DataFrame, total_records: int, per_partition: int | None) -> int:
-    """Records that get narratives: ``per_partition`` residents of each area's allocation (None: all of them)."""
-    alloc = allocate_areas(planning_areas.set_index("planning_area")["residents_15plus"], total_records)
-    return int(sum(int(n) if per_partition is None else min(int(n), per_partition) for n in alloc))
+def count_budget(planning_areas: pd.DataFrame, total_records: int, budget: NarrativeBudget) -> int:
+    """Records that get narratives: the budget's residents of each area's allocation (None: all of them)."""
+    population = planning_areas.set_index("planning_area")["residents_15plus"]
+    alloc, wanted = allocate_areas(population, total_records), budget.allocate(population)
+    return int(sum(int(n) if wanted[a] is None else min(int(n), wanted[a]) for a, n in alloc.items()))
 
 
 def price_tokens(model: str, prompt_tokens: float, completion_tokens: float) -> float | None:

@@ -5,6 +5,7 @@ code versions), narratives, privacy and known limitations. Its inputs are the da
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -361,7 +362,7 @@ def _render_reproducibility(inputs: CardInputs) -> list[str]:
             "from the base seed, its planning area and its index."
         )
         args = {"total_records": "--total-records", "base_seed": "--seed", "records_per_partition": "--narratives"}
-        cmd = " ".join(f"{flag} {settings[k]}" for k, flag in args.items() if k in settings)
+        cmd = " ".join(f"{flag} {shlex.quote(str(settings[k]))}" for k, flag in args.items() if k in settings)
         out.append(f"\nTo rebuild it at the pipeline's commit: `python -m persona_assets.run {cmd}`.")
     if inputs.code_versions:
         out.append(
