@@ -465,9 +465,9 @@ def test_narratives_runs_store_and_log_no_credential_of_the_endpoint(
     from _helpers import warehouse_resources
     from dagster import DagsterInstance, asset, materialize
 
+    from persona_assets.keys import census_key
     from persona_assets.narratives.assets import persona_narratives
     from persona_assets.narratives.resources import llm_from_env
-    from persona_assets.keys import census_key
     from persona_assets.partitions import planning_area_partitions
 
     host = server.base_url.removeprefix("http://")
