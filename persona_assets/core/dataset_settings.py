@@ -17,7 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from persona_assets.core.model.allocation import largest_remainder
+import pandas as pd
+
+from persona_assets.core.model.allocation import allocate_areas
 
 DEFAULT_TOTAL_RECORDS = 148_000
 DEFAULT_BASE_SEED = 20251125
@@ -49,13 +51,16 @@ class NarrativeBudget:
     def is_zero(self) -> bool:
         return self.per_partition == 0 or self.in_all == 0
 
+    @property
+    def is_all(self) -> bool:
+        return self.per_partition is None and self.in_all is None
+
     def allocate(self, population_15plus: Mapping[str, float]) -> dict[str, int | None]:
         """Residents to narrate per planning area (``None``: all of the area's)."""
-        areas = list(population_15plus.keys())  # a dict or a Series indexed by area
+        population = pd.Series(population_15plus, dtype=float)  # a dict or a Series indexed by area
         if self.in_all is None:
-            return dict.fromkeys(areas, self.per_partition)
-        counts = largest_remainder([float(population_15plus[a]) for a in areas], self.in_all)
-        return {area: int(n) for area, n in zip(areas, counts, strict=True)}
+            return dict.fromkeys(population.index, self.per_partition)
+        return {area: int(n) for area, n in allocate_areas(population, self.in_all).items()}
 
 
 _BUDGET = re.compile(r"^(\d+)(\s+in\s+all)?$")

@@ -9,7 +9,6 @@ from dagster import AssetExecutionContext, AssetIn, AssetKey, Config, MetadataVa
 from pydantic import Field
 
 from persona_assets.code_versions import code_version
-from persona_assets.core.dataset_settings import parse_budget
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.core.narratives.plan import (
     ASSUMPTIONS,
@@ -84,7 +83,7 @@ def narration_plan(
     rates = measure_rates(basis)
     budget = dataset.narrative_budget
     budgets = {f"all ({dataset.total_records:,})": dataset.total_records}
-    if budget != parse_budget("all"):
+    if not budget.is_all:
         current = count_budget(planning_areas, dataset.total_records, budget)
         budgets[f"records_per_partition={dataset.records_per_partition}"] = current
     budgets.update({f"{n:,} records": int(n) for n in config.budgets})
