@@ -43,8 +43,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from _common import machine_info, now_iso, peak_rss_mib, write_results
-from bench_backfill import LoadSampler, _busy_cpu_seconds, _own_cpu_seconds
+from _common import LoadSampler, busy_cpu_seconds, machine_info, now_iso, own_cpu_seconds, peak_rss_mib, write_results
 
 SCRIPT = "bench_full_scale"
 BASE_SEED = 20251125
@@ -111,7 +110,7 @@ class Stage:
 
     def __enter__(self) -> Stage:
         self.sampler = LoadSampler()
-        self.busy0, self.own0, self.t0 = _busy_cpu_seconds(), _own_cpu_seconds(), time.perf_counter()
+        self.busy0, self.own0, self.t0 = busy_cpu_seconds(), own_cpu_seconds(), time.perf_counter()
         self.sampler.start()
         return self
 
@@ -119,8 +118,8 @@ class Stage:
         self.wall = time.perf_counter() - self.t0
         self.sampler.stop.set()
         self.sampler.join()
-        self.own = _own_cpu_seconds() - self.own0
-        self.other = max(_busy_cpu_seconds() - self.busy0 - self.own, 0.0)
+        self.own = own_cpu_seconds() - self.own0
+        self.other = max(busy_cpu_seconds() - self.busy0 - self.own, 0.0)
 
     def figures(self) -> dict[str, Any]:
         loads = self.sampler.samples or [os.getloadavg()[0]]
