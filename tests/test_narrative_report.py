@@ -2,6 +2,7 @@
 asset in an in-process materialisation."""
 
 import json
+import random
 
 import numpy as np
 import pandas as pd
@@ -81,6 +82,30 @@ def test_metrics_on_known_inputs() -> None:
     other = split_words("writes poetry about the sea while riding the early train to work")
     assert find_near_duplicates([same, same[:-1], other]).tolist() == [True, True, False]
     assert find_nouns(split_words("plays badminton at the community centre on sundays")) == ["centre", "sundays"]
+
+
+def test_near_duplicates_at_scale_exact_copies_templates_and_distinct_texts() -> None:
+    """Exact copies are flagged outright; a template filled in 400 times (every band's bucket above
+    BUCKET_ALL_PAIRS) is flagged throughout; texts drawn at random from a large vocabulary are not; and the flags do
+    not depend on the order of the texts."""
+    rng = random.Random(7)
+    vocab = [f"w{i}" for i in range(5000)]
+    text = (
+        "lives in bedok where she spends her evenings at the hawker centre near her block and on sundays she takes "
+        "her mother to the market before they cook a long lunch for the {} family"
+    )
+    template = text.split()
+    filled = [[w.format(rng.choice(vocab)) if "{}" in w else w for w in template] for _ in range(400)]
+    distinct = [[rng.choice(vocab) for _ in range(20)] for _ in range(400)]
+    copy = [rng.choice(vocab) for _ in range(20)]
+    texts = [*filled, *distinct, copy, list(copy), []]
+    flags = find_near_duplicates(texts)
+    assert flags[:400].all() and not flags[400:800].any()
+    assert flags[800] and flags[801] and not flags[802]
+    order = list(range(len(texts)))
+    rng.shuffle(order)
+    shuffled = find_near_duplicates([texts[i] for i in order])
+    assert [bool(shuffled[order.index(i)]) for i in range(len(texts))] == flags.tolist()
 
 
 def test_distinctive_terms_come_from_the_examples_and_exclude_shared_words() -> None:
