@@ -32,7 +32,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from _common import REPO_ROOT, lscpu, machine_info, now_iso, write_results
+from _common import REPO_ROOT, busy_cpu_seconds, lscpu, machine_info, now_iso, write_results
 
 sys.path.insert(0, str(REPO_ROOT))
 
@@ -52,6 +52,12 @@ class Server:
     def stats(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.base_url}/stats", timeout=10) as resp:
             return dict(json.load(resp))
+
+    def cpu_seconds(self) -> float:
+        """The server process's CPU time so far (``/proc/<pid>/stat``: utime + stime)."""
+        with open(f"/proc/{self.proc.pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def close(self) -> None:
         self.proc.kill()
@@ -92,9 +98,10 @@ def measure(concurrency: int, latency: float, overload: str, duration: float, ta
             with ShardedEngine(factory, Path(tmp) / "calls.sqlite", settings, workers=workers) as eng:
                 eng.run(records(4 * workers, "warm-" + tag))  # litellm's import, off the clock
                 before = server.stats()
-                t0 = time.perf_counter()
+                busy0, server0, t0 = busy_cpu_seconds(), server.cpu_seconds(), time.perf_counter()
                 results = eng.run(todo)
                 wall = time.perf_counter() - t0
+                busy, server_cpu = busy_cpu_seconds() - busy0, server.cpu_seconds() - server0
                 after = server.stats()
                 stats = eng.last_run_stats
     finally:
@@ -122,6 +129,10 @@ def measure(concurrency: int, latency: float, overload: str, duration: float, ta
         "engine_final_limit_sum_of_workers": stats.concurrency_limit,
         "limit_cuts": dict(stats.limit_cuts),
         "retries": stats.retries,
+        # is the client the bottleneck? the machine's busy cores over the run (of os.cpu_count()), the server's share
+        "machine_busy_cores_mean": round(busy / wall, 2),
+        "server_process_cores_mean": round(server_cpu / wall, 2),
+        "cpu_count": os.cpu_count(),
     }
     out["checks"] = {
         "share_at_least_target": share >= TARGET_SHARE,
