@@ -237,9 +237,8 @@ def find_near_duplicates(word_lists: Sequence[Sequence[str]], threshold: float =
     distinct shingle is hashed by the permutations once (texts share most of their 3-grams); bands are grouped by
     sorting; candidate pairs whose texts are both flagged already are skipped before the exact check."""
     n = len(word_lists)
-    flags = np.zeros(n, dtype=bool)
     if n < 2:
-        return flags
+        return np.zeros(n, dtype=bool)
     first: dict[tuple[str, ...], int] = {}  # words -> index of the distinct text
     which = np.fromiter((first.setdefault(tuple(w), len(first)) for w in word_lists), dtype=np.int64, count=n)
     distinct = list(first)
@@ -280,8 +279,7 @@ def find_near_duplicates(word_lists: Sequence[Sequence[str]], threshold: float =
                 inter = len(sa & sc)
                 if inter and inter / len(sa | sc) >= threshold:
                     found[a] = found[c] = True
-    flags[:] = found[which]
-    return flags
+    return found[which]
 
 
 def _band_pairs(key: np.ndarray, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
