@@ -4,8 +4,8 @@
 
 - **increase** while the limit is what holds requests back (never while fewer are waiting than it allows): slow
   start (+1 per success, so new requests go out as answers come back, up to twice the limit the epoch began
-  with; the next doubling waits for that epoch's measurement) until the first congestion signal, then additive
-  increase
+  with; then the limit holds while a new epoch measures that level, and the next doubling waits for it) until
+  the first congestion signal, then additive increase
   (+1 per round trip), slower near the limit of the last overload: each overload at the same level doubles the
   round trips per +1 there (up to 16), so a provider that refuses above C sees a probe above C now and then, not
   every round trip (and no quick climb back after a cut: with several clients on one provider, each process
@@ -14,8 +14,11 @@
   what was in flight, at most once per congestion event (requests sent before the last cut do not cut again);
 - **multiplicative decrease when the provider queues**: a saturated server that queues instead of refusing (vLLM,
   llama.cpp's server, most gateways) answers no 429 — its latency climbs instead. Completions are grouped into
-  epochs (about one round trip each; only requests sent since the epoch began); each epoch's median latency per
-  completion token is compared with the fastest recent epoch run at least ``ref_ratio`` times less concurrency. The
+  epochs (about one round trip each; only requests sent once the first request sent at the epoch's level is
+  answered: the first wave after a change still finds the provider's queue as the old level left it); each
+  epoch's median latency per completion token is compared with the *knee* among the recent epochs run at least
+  ``ref_ratio`` times less concurrency: of those within ``ref_tolerance`` of the fastest, the one of most
+  concurrency (against the least, a doubling past the knee reads as less than queueing). The
   *elasticity* ``e = Δln(latency) / Δln(concurrency)`` separates the cases: ``e ≈ 0`` when the provider has room
   (latency holds), ``0 < e < 1`` when it batches with some gain (llama.cpp on CPU: two sequences are slower each
   but faster in all), ``e ≈ 1`` when the extra requests only wait (throughput flat: queueing). Above
@@ -66,6 +69,7 @@ class AdaptiveLimit:
         queue_elasticity: float = 0.7,
         ref_ratio: float = 1.25,
         ref_slowdown: float = 1.5,
+        ref_tolerance: float = 1.1,
         min_epoch: int = 4,
         history: int = 16,
         clock: Callable[[], float] = time.monotonic,
@@ -76,6 +80,7 @@ class AdaptiveLimit:
         self.limit = float(self.ceiling if not adaptive else min(self.ceiling, max(self.floor, initial)))
         self.overload_factor, self.queue_factor = overload_factor, queue_factor
         self.queue_elasticity, self.ref_ratio, self.ref_slowdown = queue_elasticity, ref_ratio, ref_slowdown
+        self.ref_tolerance = ref_tolerance
         self.min_epoch = min_epoch
         self.clock = clock
         self.in_flight = 0
@@ -85,10 +90,12 @@ class AdaptiveLimit:
         self.last_overload_limit: float | None = None
         self._last_cut = -math.inf
         self._epoch_start = -math.inf
+        self._settle_from = -math.inf
         self._samples: list[tuple[int, float]] = []
         self._epoch_size = max(min_epoch, self.capacity())
         self._epoch_base = self.limit
         self._epoch_binding = False  # whether the limit held requests back in the current epoch
+        self._ramping = False  # slow start: growing towards twice the epoch's base (else measuring the level)
         self._queueing = False  # the last congestion signal was latency (a queueing provider): grow per epoch
         self._probe_rtts = 1.0  # round trips per +1 near the last overload's limit
         self._history: deque[tuple[float, float]] = deque(maxlen=history)
@@ -151,6 +158,8 @@ class AdaptiveLimit:
             elif outcome == "ok":
                 if ticket.binding:
                     self._increase()
+                if self._epoch_start == math.inf and ticket.sent >= self._settle_from:
+                    self._epoch_start = self.clock()  # the first answer to a request sent at this level: settled
                 if ticket.sent >= self._epoch_start:
                     self._epoch_binding = self._epoch_binding or ticket.binding
                     per_token = latency_s / completion_tokens if completion_tokens > 0 else latency_s
@@ -170,8 +179,10 @@ class AdaptiveLimit:
     def _increase(self) -> None:
         last = self.last_overload_limit
         if self.slow_start:
-            if self.limit < 2 * self._epoch_base:
+            if self._ramping and self.limit < 2 * self._epoch_base:
                 self._set(self.limit + 1.0)
+                if self.limit >= 2 * self._epoch_base:
+                    self._new_epoch()  # doubled: measure this level from requests sent at it before the next
             return
         if self._queueing:
             return  # one step per measured epoch (in _close_epoch)
@@ -190,8 +201,11 @@ class AdaptiveLimit:
         self._new_epoch()
 
     def _new_epoch(self) -> None:
+        self._ramping = False  # slow start holds the limit until this epoch is measured
         self._samples.clear()
-        self._epoch_start = self.clock()
+        # the epoch counts requests sent once the first one sent at this level is answered: the first wave after a
+        # change still finds the provider's queue as the old level left it (half of it unqueued after a doubling)
+        self._settle_from, self._epoch_start = self.clock(), math.inf
         self._epoch_size = max(self.min_epoch, self.capacity())
         self._epoch_base = self.limit
         self._epoch_binding = False
@@ -201,15 +215,22 @@ class AdaptiveLimit:
         m = statistics.median(s[1] for s in self._samples)
         binding = self._epoch_binding
         self._new_epoch()
-        if not self._observe_epoch(n, m) and self._queueing and binding:
+        if self._observe_epoch(n, m):
+            return
+        if self._queueing and binding:
             self._set(self.limit + 1.0)  # measured without queueing at this level: one step up
             self._new_epoch()
+        elif self.slow_start:
+            self._ramping = True  # measured without queueing: slow start may double again
 
     def _observe_epoch(self, n: float, m: float) -> bool:
         """Record an epoch (mean concurrency ``n``, median latency per token ``m``); cut and return True if the
         provider queues."""
         eligible = [h for h in self._history if h[0] * self.ref_ratio <= n]
-        ref = min(eligible, key=lambda h: h[1]) if eligible else None  # the fastest: a cold first epoch is no ref
+        ref = None
+        if eligible:  # the knee: the most concurrency run at about the fastest latency (a cold first epoch is no ref)
+            quick = min(h[1] for h in eligible) * self.ref_tolerance
+            ref = max((h for h in eligible if h[1] <= quick), key=lambda h: h[0])
         self._history.append((n, m))
         if ref is None or m <= 0 or ref[1] <= 0:
             return False
