@@ -4,6 +4,7 @@ columns. The rules themselves live in the suites (``expectations/*.json``)."""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -26,6 +27,12 @@ SECRET_PATTERNS = (
     r"\bBearer\s+[A-Za-z0-9._~+/-]{20,}",
 )
 SECRET_RE = re.compile("|".join(SECRET_PATTERNS))
+
+#: The ok-rate the narratives gate asks of the model: publication is refused when the sample shows, at 95%
+#: confidence, that the model's ok-rate is below this (see :func:`compute_min_ok_share`).
+MIN_OK_RATE = 0.7
+#: one-sided 95% normal quantile of the ok-rate gate's score (Wilson) bound
+OK_RATE_Z = 1.645
 
 #: The derived columns each frame adds (the suites name them; ``core/record_suites.py``).
 NARRATIVE_CHECK_COLUMNS = (
@@ -67,6 +74,24 @@ def add_narrative_checks(narratives: pd.DataFrame) -> pd.DataFrame:
     reasons = narratives["failure_reasons"].map(lambda r: 0 if r is None else len(r))
     out["check__failed_without_reason"] = (narratives["status"] == "failed") & (reasons == 0)
     return out
+
+
+def compute_min_ok_share(n_records: int, target: float = MIN_OK_RATE, z: float = OK_RATE_Z) -> float:
+    """The least share of ok records that ``n_records`` may show without refusal: the sample is refused when the
+    one-sided 95% Wilson (score) upper bound of its ok-rate is below ``target``, i.e. when the sample is evidence
+    that the model's ok-rate is below ``target``. The score bound equals ``target`` where the share is
+    ``target - z * sqrt(target * (1 - target) / n)``, so that is the threshold: about 43% of 8 records (4 of 8),
+    62% of 100, 69.8% of 148,000. A point threshold (70% of any sample) refuses a model that is ok 83% of the time
+    in about one 8-record run in six, on noise alone."""
+    if n_records <= 0:
+        return 0.0
+    share = target - z * math.sqrt(target * (1.0 - target) / n_records)
+    return min(1.0, max(0.0, share))
+
+
+def list_narrative_suite_parameters(narratives: pd.DataFrame) -> dict[str, Any]:
+    """The parameters of ``expectations/narratives.json`` for this table (the ok-rate gate's threshold)."""
+    return {"min_ok_share": round(compute_min_ok_share(len(narratives)), 6)}
 
 
 def find_secret_like(frame: pd.DataFrame) -> pd.Series:

@@ -20,10 +20,8 @@ from typing import Any
 
 from persona_assets.core import schema as S
 from persona_assets.core.paths import EXPECTATIONS_DIR
-from persona_assets.core.quality import NARRATIVE_CHECK_COLUMNS, PERSONA_CHECK_COLUMNS
+from persona_assets.core.quality import MIN_OK_RATE, NARRATIVE_CHECK_COLUMNS, OK_RATE_Z, PERSONA_CHECK_COLUMNS
 
-#: Share of the chosen records whose narratives must pass validation (over a partition, and over the dataset).
-MIN_OK_RATE = 0.7
 #: Python types the published columns hold, as GX's ``expect_column_values_to_be_of_type`` names them.
 PANDAS_TYPES = {"string": "str", "integer": "int64", "string_list": "list", "big_five": "dict"}
 TYPE_WHY = {
@@ -126,10 +124,12 @@ def build_narratives_suite() -> dict[str, Any]:
         ),
         _expect(
             "column_values_to_be_in_set",
-            f"ok-rate threshold: at least {MIN_OK_RATE:.0%} of the chosen records pass validation",
+            f"ok-rate gate: refused when the sample shows the model's ok-rate below {MIN_OK_RATE:.0%} (one-sided "
+            f"95% Wilson upper bound, z = {OK_RATE_Z}); min_ok_share = {MIN_OK_RATE} - z * sqrt({MIN_OK_RATE} * "
+            f"{1 - MIN_OK_RATE:.1f} / n) for n records (4 of 8, 62% of 100, 69.8% of 148,000)",
             column="status",
             value_set=["ok"],
-            mostly=MIN_OK_RATE,
+            mostly={"$PARAMETER": "min_ok_share"},
         ),
         _expect(
             "column_values_to_be_in_set",
@@ -175,6 +175,10 @@ def build_narratives_suite() -> dict[str, Any]:
             "generated_by": "python -m persona_assets.core.record_suites (from persona_assets/core/schema.py)",
             "derived_columns": f"{', '.join(NARRATIVE_CHECK_COLUMNS)}: computed by "
             "persona_assets.core.quality.add_narrative_checks from each row",
+            "parameters": {
+                "min_ok_share": "the least ok share the table's n records may show: "
+                "persona_assets.core.quality.compute_min_ok_share(n)"
+            },
         },
         "notes": "Narratives of the chosen residents (ok and failed rows).",
     }
