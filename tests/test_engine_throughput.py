@@ -20,6 +20,7 @@ from persona_assets.core.narratives.sharded import (
     default_workers,
     merge_stats,
     split_in_flight,
+    split_settings,
 )
 from persona_assets.testing.llm_server import LLMTestServer
 
@@ -55,6 +56,16 @@ def test_split_in_flight_and_default_workers() -> None:
     assert default_workers(32, cpus=2) == 2
     assert default_workers(4, cpus=16) == 1  # fewer than 8 in flight: not worth a second process
     assert default_workers(64, cpus=16) == 8
+
+
+def test_split_settings_shares_out_the_ceiling_and_the_start() -> None:
+    base = EngineSettings(model=MODEL, max_in_flight=256, initial_in_flight=8)
+    parts = split_settings(base, 2)
+    assert [(p.max_in_flight, p.initial_in_flight) for p in parts] == [(128, 4), (128, 4)]  # 8 at once in all
+    assert [(p.max_in_flight, p.initial_in_flight) for p in split_settings(base, 3)] == [(86, 3), (85, 3), (85, 2)]
+    one = EngineSettings(model=MODEL, max_in_flight=8, initial_in_flight=1)
+    assert [(p.max_in_flight, p.initial_in_flight) for p in split_settings(one, 2)] == [(4, 1), (4, 1)]  # >= 1 each
+    assert all(p.model == MODEL for p in parts)
 
 
 def test_merge_stats_adds_every_field() -> None:

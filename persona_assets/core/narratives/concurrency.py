@@ -30,7 +30,13 @@
   After a queueing cut the limit grows **one step per measured epoch** (+1 when an epoch in which the limit held
   requests back closes without a queueing signal), not per success: above what a queueing provider serves, more
   in flight buys no throughput, so each step is measured before the next (the sawtooth over a 2-slot llama.cpp
-  server is 2-3, not 2-5 as with +1 per round trip while the measurement lags).
+  server is 2-3, not 2-5 as with +1 per round trip while the measurement lags);
+- **the backlog** (TCP Vegas), for several controllers on one provider (each partition run, each
+  ``ShardedEngine`` worker has its own): a flow sees only its own concurrency, so when one of k flows doubles the
+  provider's latency grows by 1 + 1/k and the elasticity reads 0.58 for two flows, under the threshold. Of ``n``
+  in flight, ``n * (1 - base / latency)`` wait rather than being served (``base``: the lowest epoch latency
+  seen); when at least half do (and two), the limit is cut to what the provider serves at the base latency, by at
+  most half.
 
 Latency is normalised per completion token so that short repairs and full answers compare. ``ceiling`` (the
 engine's ``max_in_flight``) bounds the limit; ``floor`` keeps at least one request going.
@@ -70,6 +76,9 @@ class AdaptiveLimit:
         ref_ratio: float = 1.25,
         ref_slowdown: float = 1.5,
         ref_tolerance: float = 1.1,
+        backlog_min: float = 2.0,
+        backlog_share: float = 0.5,
+        backlog_cut: float = 0.5,
         min_epoch: int = 4,
         history: int = 16,
         clock: Callable[[], float] = time.monotonic,
@@ -81,6 +90,8 @@ class AdaptiveLimit:
         self.overload_factor, self.queue_factor = overload_factor, queue_factor
         self.queue_elasticity, self.ref_ratio, self.ref_slowdown = queue_elasticity, ref_ratio, ref_slowdown
         self.ref_tolerance = ref_tolerance
+        self.backlog_min, self.backlog_share, self.backlog_cut = backlog_min, backlog_share, backlog_cut
+        self._base_latency = math.inf  # the lowest epoch median latency per token seen
         self.min_epoch = min_epoch
         self.clock = clock
         self.in_flight = 0
@@ -232,15 +243,33 @@ class AdaptiveLimit:
             quick = min(h[1] for h in eligible) * self.ref_tolerance
             ref = max((h for h in eligible if h[1] <= quick), key=lambda h: h[0])
         self._history.append((n, m))
-        if ref is None or m <= 0 or ref[1] <= 0:
+        if m <= 0:
             return False
-        elasticity = math.log(m / ref[1]) / math.log(n / ref[0])
-        if elasticity <= self.queue_elasticity:
-            return False
+        self._base_latency = min(self._base_latency, m)
+        if ref is None or ref[1] <= 0 or math.log(m / ref[1]) / math.log(n / ref[0]) <= self.queue_elasticity:
+            return self._observe_backlog(n, m)
         fastest = min(h[1] for h in self._history)
         served = n / m * fastest  # in flight needed for this throughput, unqueued
         floor = min(ref[0], self.limit * self.queue_factor) if ref[1] <= self.ref_slowdown * fastest else 0.0
         self._cut(1.0, "queueing", base=float(round(max(served, floor))))  # whole requests: 1.95 serves 2, not 1
+        return True
+
+    def _observe_backlog(self, n: float, m: float) -> bool:
+        """The signal that holds with several controllers on one provider (partition runs, ``ShardedEngine``
+        workers): each sees its own concurrency only, so when one of k equal flows doubles, the provider's total
+        grows by 1 + 1/k and a queueing provider's latency by that: e = ln(1.5) / ln 2 = 0.58 for two flows, under
+        the threshold (the bench's C = 96 ran to the ceiling so). The backlog (TCP Vegas) needs no one else's
+        figures: of ``n`` in flight, ``n * (1 - base / m)`` are waiting rather than served, ``base`` being the
+        lowest latency seen. When at least ``backlog_share`` of them (and ``backlog_min``) wait, the latency is
+        ``1 / (1 - backlog_share)`` times the base or more: cut to what the provider serves at the base latency,
+        but at most by ``backlog_cut`` (a batching CPU server is slower per request at 2 than 1 yet pays)."""
+        backlog = n * (1.0 - self._base_latency / m)
+        if backlog < max(self.backlog_min, self.backlog_share * n):
+            return False
+        target = float(round(max(n * self._base_latency / m, self.backlog_cut * n)))
+        if target >= self.capacity():
+            return False
+        self._cut(1.0, "queueing", base=target)
         return True
 
     # ---------------------------------------------------------------------------------------------- reporting

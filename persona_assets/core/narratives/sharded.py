@@ -62,6 +62,18 @@ def split_in_flight(max_in_flight: int, workers: int) -> list[int]:
     return [max_in_flight // n + (1 if i < max_in_flight % n else 0) for i in range(n)]
 
 
+def split_settings(settings: EngineSettings, workers: int) -> list[EngineSettings]:
+    """Each worker's settings: its share of ``max_in_flight`` and of the adaptive limit's start
+    (``initial_in_flight``): N workers starting at 8 each would send 8N at once to a provider that may take 8 (the
+    bench's refusing server of C = 8 saw 13 in flight so, over its 1.5 C)."""
+    ceilings = split_in_flight(settings.max_in_flight, workers)
+    initial = split_in_flight(max(len(ceilings), settings.initial_in_flight), len(ceilings))
+    return [
+        dataclasses.replace(settings, max_in_flight=c, initial_in_flight=min(c, i))
+        for c, i in zip(ceilings, initial, strict=True)
+    ]
+
+
 def merge_stats(parts: Iterable[EngineStats]) -> EngineStats:
     """Field-wise sum of engine stats (counters are added key by key)."""
     out = EngineStats()
@@ -186,11 +198,10 @@ class ShardedEngine:
             self.last_run_stats, self.last_run_worker_cpu_s = EngineStats(), []
             return []
         self.start()
-        shares = split_in_flight(self.settings.max_in_flight, min(self.workers, len(records)))
+        shares = split_settings(self.settings, min(self.workers, len(records)))
         n = len(shares)
         try:
-            for i, share in enumerate(shares):
-                settings = dataclasses.replace(self.settings, max_in_flight=share)
+            for i, settings in enumerate(shares):
                 self._conns[i].send(("run", records[i::n], settings))
             replies = [self._expect(self._conns[i], "ok", None) for i in range(n)]
         except (BrokenPipeError, ConnectionResetError):
@@ -248,5 +259,6 @@ __all__ = [
     "merge_stats",
     "run_sharded",
     "split_in_flight",
+    "split_settings",
     "usable_cpus",
 ]
