@@ -23,9 +23,9 @@ from persona_assets.core.publish.join import count_join, join_personas
 from persona_assets.core.quality import (
     add_narrative_checks,
     add_persona_checks,
+    build_narrative_suite_parameters,
     compute_min_ok_share,
     list_expected_areas,
-    list_narrative_suite_parameters,
 )
 from persona_assets.core.storage import store_partition, store_table
 from persona_assets.testing.llm_server import narrative_for
@@ -109,7 +109,8 @@ def test_residents_suite_fails_on_bad_values_naming_the_column(dataset) -> None:
 
 def test_narratives_suite_passes_and_fails_on_ok_rate_duplicates_and_lists(dataset) -> None:
     narratives = _all(dataset[1])
-    assert run_suite(add_narrative_checks(narratives), "narratives", parameters=_ok_share(narratives)).success
+    params = build_narrative_suite_parameters(narratives)
+    assert run_suite(add_narrative_checks(narratives), "narratives", parameters=params).success
     bad = narratives.copy()
     n_fail = int(len(bad) * 0.45)  # 55% ok of ~100 records: below the 62% that 100 records may show
     bad.loc[: n_fail - 1, "status"] = "failed"
@@ -118,16 +119,12 @@ def test_narratives_suite_passes_and_fails_on_ok_rate_duplicates_and_lists(datas
     bad.at[n_fail + 2, "skills_and_expertise_list"] = ["only one"]
     bad.loc[n_fail + 3, "status"] = "failed"
     bad.at[n_fail + 3, "failure_reasons"] = []
-    report = run_suite(add_narrative_checks(bad), "narratives", parameters=_ok_share(bad))
+    report = run_suite(add_narrative_checks(bad), "narratives", parameters=build_narrative_suite_parameters(bad))
     failed = {(f.expectation, f.column) for f in report.failures}
     assert ("expect_column_values_to_be_in_set", "status") in failed  # shown below 70% at 95% confidence
     assert ("expect_column_values_to_be_unique", "persona") in failed
     assert ("expect_column_values_to_be_between", "check__skills_and_expertise_list_items") in failed
     assert ("expect_column_values_to_be_in_set", "check__failed_without_reason") in failed
-
-
-def _ok_share(narratives: pd.DataFrame) -> dict:
-    return list_narrative_suite_parameters(narratives)
 
 
 def test_the_ok_rate_gate_threshold_is_the_95_percent_score_bound_of_70_percent() -> None:
@@ -150,7 +147,7 @@ def test_the_ok_rate_gate_refuses_only_what_the_sample_shows_below_70_percent(
     rows["uuid"] = [f"u{i}" for i in range(n)]  # (repeated texts fail their own expectations; only status is read)
     rows.loc[ok:, "status"] = "failed"
     rows["failure_reasons"] = [[] if i < ok else ["sex: persona"] for i in range(n)]
-    report = run_suite(add_narrative_checks(rows), "narratives", parameters=_ok_share(rows))
+    report = run_suite(add_narrative_checks(rows), "narratives", parameters=build_narrative_suite_parameters(rows))
     status = [f for f in report.failures if f.column == "status"]
     assert (not status) is passes, report.failures
 

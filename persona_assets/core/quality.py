@@ -89,7 +89,7 @@ def compute_min_ok_share(n_records: int, target: float = MIN_OK_RATE, z: float =
     return min(1.0, max(0.0, share))
 
 
-def list_narrative_suite_parameters(narratives: pd.DataFrame) -> dict[str, Any]:
+def build_narrative_suite_parameters(narratives: pd.DataFrame) -> dict[str, Any]:
     """The parameters of ``expectations/narratives.json`` for this table (the ok-rate gate's threshold)."""
     return {"min_ok_share": round(compute_min_ok_share(len(narratives)), 6)}
 

@@ -14,14 +14,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
 from persona_assets.core import schema as S
 from persona_assets.core.paths import EXPECTATIONS_DIR
-from persona_assets.core.quality import MIN_OK_RATE, NARRATIVE_CHECK_COLUMNS, OK_RATE_Z, PERSONA_CHECK_COLUMNS
+from persona_assets.core.quality import (
+    MIN_OK_RATE,
+    NARRATIVE_CHECK_COLUMNS,
+    OK_RATE_Z,
+    PERSONA_CHECK_COLUMNS,
+    compute_min_ok_share,
+)
 
+#: The ok-rate gate's threshold at three sample sizes, as the suite's ``why`` shows it (computed, not copied).
+_OK_RATE_EXAMPLES = (
+    f"{math.ceil(compute_min_ok_share(8) * 8)} of 8, {compute_min_ok_share(100):.0%} of 100, "
+    f"{compute_min_ok_share(148_000):.1%} of 148,000"
+)
 #: Python types the published columns hold, as GX's ``expect_column_values_to_be_of_type`` names them.
 PANDAS_TYPES = {"string": "str", "integer": "int64", "string_list": "list", "big_five": "dict"}
 TYPE_WHY = {
@@ -126,7 +138,7 @@ def build_narratives_suite() -> dict[str, Any]:
             "column_values_to_be_in_set",
             f"ok-rate gate: refused when the sample shows the model's ok-rate below {MIN_OK_RATE:.0%} (one-sided "
             f"95% Wilson upper bound, z = {OK_RATE_Z}); min_ok_share = {MIN_OK_RATE} - z * sqrt({MIN_OK_RATE} * "
-            f"{1 - MIN_OK_RATE:.1f} / n) for n records (4 of 8, 62% of 100, 69.8% of 148,000)",
+            f"{1 - MIN_OK_RATE:.1f} / n) for n records ({_OK_RATE_EXAMPLES})",
             column="status",
             value_set=["ok"],
             mostly={"$PARAMETER": "min_ok_share"},

@@ -22,7 +22,7 @@ from persona_assets.core.gx_suites import run_suite
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.core.narratives.partition import narrate_partition, select_records
 from persona_assets.core.narratives.report import build_narrative_report, render_markdown, write_narrative_report
-from persona_assets.core.quality import add_narrative_checks, list_narrative_suite_parameters
+from persona_assets.core.quality import add_narrative_checks, build_narrative_suite_parameters
 from persona_assets.core.schema import LLM_FIELDS
 from persona_assets.gx_checks import build_suite_check_result
 from persona_assets.io_managers import SETTINGS_METADATA
@@ -145,7 +145,7 @@ def persona_narratives(
         accounted[area] = build_accounted_result(area, rows, picked)
         suites[area] = build_suite_check_result(
             "narratives_gx_suite",
-            [run_suite(add_narrative_checks(rows), "narratives", parameters=list_narrative_suite_parameters(rows))],
+            [run_suite(add_narrative_checks(rows), "narratives", parameters=build_narrative_suite_parameters(rows))],
             AssetCheckSeverity.WARN,
             partition=area,
         )

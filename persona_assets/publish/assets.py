@@ -28,8 +28,8 @@ from persona_assets.core.publish.join import count_join, join_personas
 from persona_assets.core.quality import (
     add_narrative_checks,
     add_persona_checks,
+    build_narrative_suite_parameters,
     list_expected_areas,
-    list_narrative_suite_parameters,
 )
 from persona_assets.gx_checks import build_suite_check_result
 from persona_assets.io_managers import SETTINGS_ATTR
@@ -132,7 +132,7 @@ def personas_candidate(
     checked = add_persona_checks(personas, register_hashes)
     runs = [
         ("residents", residents, {"expected_areas": areas}),
-        ("narratives", add_narrative_checks(narratives), list_narrative_suite_parameters(narratives)),
+        ("narratives", add_narrative_checks(narratives), build_narrative_suite_parameters(narratives)),
         (
             "personas_dataset",
             checked,
