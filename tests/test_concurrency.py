@@ -252,3 +252,22 @@ def test_the_server_reports_its_overload_mode_and_peaks(mode: str) -> None:
     assert stats["overload"] == mode and stats["rejected"] == 0 and stats["peak_in_flight"] == 0
     with pytest.raises(ValueError, match="overload"):
         LLMTestServer(overload="drop")
+
+
+def test_the_limit_starts_at_the_embedded_servers_slots_and_at_8_for_a_remote_provider(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The embedded server's slot count is known (we start it): a step fills it from its first call instead of
+    climbing from 1, which cost make run's 4-record steps about two round trips of ~45 s each; the ceiling stays
+    twice the slots, so the controller can still find that more only queues."""
+    from persona_assets.narratives.resources import NarrativeLLM
+
+    monkeypatch.delenv("SG_PERSONAS_LOCAL_SLOTS", raising=False)
+    local = NarrativeLLM(model="local/qwen2.5-coder-1.5b-instruct").engine_settings(())
+    assert (local.initial_in_flight, local.max_in_flight) == (4, 8)
+    two = NarrativeLLM(model="local/qwen2.5-coder-1.5b-instruct", local_slots=2).engine_settings(())
+    assert (two.initial_in_flight, two.max_in_flight) == (2, 4)
+    capped = NarrativeLLM(model="local/qwen2.5-coder-1.5b-instruct", max_in_flight=3).engine_settings(())
+    assert (capped.initial_in_flight, capped.max_in_flight) == (3, 3)
+    remote = NarrativeLLM(model=MODEL).engine_settings(())
+    assert remote.initial_in_flight == 8 and remote.max_in_flight > 8

@@ -165,6 +165,16 @@ def _cached_calls(data: Path) -> int:
         return int(con.execute("SELECT count(*) FROM calls").fetchone()[0])
 
 
+def _most_at_once(spans: list[tuple[float, float]]) -> int:
+    """The most spans open at one time."""
+    edges = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans], key=lambda e: (e[0], e[1]))
+    most = now = 0
+    for _, step in edges:
+        now += step
+        most = max(most, now)
+    return most
+
+
 def _step_spans(instance: DagsterInstance, step_key: str) -> list[tuple[float, float]]:
     """(start, end) of every execution of the step that ended, over all runs of the instance."""
     spans = []
@@ -262,10 +272,11 @@ def test_make_run_is_one_backfill_that_resumes_after_ctrl_c_and_sigkill(tmp_path
         made = server.requests - calls_before
         assert made > 0 and _cached_calls(data) - cached_before == made, (made, cached_before, _cached_calls(data))
 
-        # the narratives steps ran one at a time (the llm/<host:port> pool of dagster.yaml), inside the sample runs
+        # the narratives steps ran inside the sample runs, at most two at a time (the llm/<host:port> pool of
+        # dagster.yaml)
         spans = sorted(_step_spans(instance, "persona_narratives"))
         assert len(spans) >= 2
-        assert all(a_end <= b_start + 0.5 for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False)), spans
+        assert _most_at_once(spans) <= 2, spans
 
         # 4. nothing left to do
         fourth = subprocess.run(

@@ -112,6 +112,18 @@ class NarrativeLLM(ConfigurableResource):
             return max(1, int(os.environ.get("SG_PERSONAS_LOCAL_WORKERS", "1")))
         return REMOTE_CEILING
 
+    def initial_in_flight(self) -> int:
+        """Where the adaptive limit starts. The embedded server's slot count is known (we start it): start there,
+        so that a small step (make run narrates 4 records a step) fills the server from its first call instead of
+        climbing 1 → 2 → 4 with each level held for a measured round trip (~45 s a call on 2 cores), and the
+        controller still finds what the server serves (above the slots it only queues). An in-process provider
+        starts at its ceiling (its worker count); a remote provider at 8."""
+        if self.is_local:
+            return min(local_slots(self.local_slots), self.in_flight())
+        if self.is_inprocess:
+            return self.in_flight()
+        return min(8, self.in_flight())
+
     def client(self) -> Client:
         """The engine's client; a :class:`LocalServerClient` (close it: see :meth:`open_client`) for ``local/…``."""
         if self.is_local:
@@ -148,7 +160,7 @@ class NarrativeLLM(ConfigurableResource):
             model=self.model,
             params=params,
             max_in_flight=self.in_flight(),
-            initial_in_flight=1 if self.is_local else 8,  # from 1: the controller measures the unloaded latency
+            initial_in_flight=self.initial_in_flight(),
             max_retries=self.max_retries,
             backoff_base_s=self.backoff_base_s,
             timeout_s=self.timeout_s,
