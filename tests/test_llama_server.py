@@ -254,3 +254,46 @@ def test_the_adaptive_limit_finds_the_two_slots_of_a_local_server(tmp_path: Path
     stats, trace = engine.stats, engine.limiter.trace  # type: ignore[union-attr]
     assert stats.limit_cuts["queueing"] >= 1, trace  # it went past 2, saw only latency grow, and came back
     assert 1.5 <= stats.settled_limit <= 4.0, (stats.settled_limit, trace)  # near 2, well below the ceiling 8
+
+
+@pytest.mark.slow
+def test_warmed_slots_hold_the_shared_prefixes_and_a_record_is_placed_on_its_examples_slot(tmp_path: Path) -> None:
+    """make run reads the prompts' shared prefixes (system prompt, worked example) into the slots before narration;
+    a record shown a warmed example is then placed on that slot by the gate and finds most of its prompt cached
+    (``cached_tokens`` as the server reports it; a cold slot reports 0)."""
+    import urllib.request
+
+    from persona_assets.core.narratives.examples import EXAMPLES, choose_example
+    from persona_assets.core.narratives.llama_server import warm_slots
+    from persona_assets.core.narratives.prompts import render_messages, render_prefixes
+    from persona_assets.core.narratives.slots import SlotGate, describe_prompt
+
+    _require_server()
+    client = LocalServerClient(CFG, linger_s=1.0, root=tmp_path)
+    try:
+        prefixes = render_prefixes(COMPACT)
+        assert asyncio.run(warm_slots(client, prefixes)) == CFG.slots == 2
+        assert client.lease is not None
+        gate = SlotGate(client.lease.folder, CFG.slots, hold_s=0)
+        warmed = {json.loads((client.lease.folder / f"slot-{k}.lock").read_text())["prefix"]: k for k in range(2)}
+        assert set(warmed) == {describe_prompt(p)[0] for p in prefixes[:2]}  # one prefix per slot
+
+        keys = {ex.key for ex in EXAMPLES[: CFG.slots]}  # the examples warmed: the first, one per slot
+        uuid = next(u for u in (f"r{i}" for i in range(100)) if choose_example(u).key in keys)
+        messages = render_messages({"uuid": uuid, "age": 41, "sex": "Female", "planning_area": "Bedok"}, COMPACT)
+        prefix, record = describe_prompt(messages)
+        slot = gate.try_take(prefix, record)
+        assert slot == warmed[prefix]
+        body = {"messages": messages, "max_tokens": 1, "id_slot": slot}
+        req = urllib.request.Request(
+            f"{client.lease.base_url}/chat/completions",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            usage = json.load(resp)["usage"]
+        gate.give(slot)
+        gate.close()
+        assert usage["prompt_tokens_details"]["cached_tokens"] >= 0.7 * usage["prompt_tokens"], usage
+    finally:
+        client.close()
