@@ -50,14 +50,10 @@ BINARY_ENV = "SG_PERSONAS_LLAMA_SERVER"
 #: the llama.cpp source the binary is built from (``scripts/build_llama_server.sh``): part of the server's key
 SOURCE_PACKAGE = "llama-cpp-python==0.3.36"
 DEFAULT_SLOTS = 4
-#: prompt (~1,500 tokens: system prompt, worked example, facts) + answer (max_tokens 900) + room, per slot
+#: prompt (~1,100 tokens: guardrails, worked example, facts) + answer (max_tokens 900) + room, per slot
 DEFAULT_CTX_PER_SLOT = 2560
 DEFAULT_LINGER_S = 15.0
 PR_SET_PDEATHSIG = 1
-#: the server runs below normal CPU priority: while the census and sample runs of a backfill work, reading the
-#: prompts' shared prefixes into its slots (``warm_slots``) takes the CPU they leave, not theirs; once narration is
-#: all there is to do, it has the CPU anyway
-SERVER_NICENESS = 5
 
 
 class LlamaServerError(RuntimeError):
@@ -153,7 +149,6 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    os.nice(SERVER_NICENESS)
 
 
 class ServerProcess:
