@@ -28,7 +28,6 @@ shares one server, and it stops shortly after the last lease ends, however this 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import fcntl
 import os
 import signal
@@ -48,7 +47,7 @@ from persona_assets.core.dataset_settings import (
     parse_budget,
 )
 from persona_assets.daemon import RunningDaemon, find_running_daemon, start_daemon
-from persona_assets.narratives.resources import NarrativeLLM, configured_llm_model, configured_profile
+from persona_assets.narratives.resources import NarrativeLLM, configured_llm_model
 from persona_assets.partitions import PLANNING_AREAS
 from persona_assets.settings import DatasetSettings
 
@@ -97,13 +96,11 @@ class Interrupts:
 
 class ServerLease:
     """A lease on the embedded server for the whole backfill, taken in a background thread (the model loads
-    meanwhile, and then reads the prompts' shared prefixes into its slots: ``warm_slots``); released at exit. A
-    start failure is reported by the narrative runs themselves."""
+    meanwhile); released at exit. A start failure is reported by the narrative runs themselves."""
 
     def __init__(self, llm: NarrativeLLM) -> None:
         self.lease = None
         self.error: Exception | None = None
-        self.warmed = 0
         self._thread = threading.Thread(target=self._take, args=(llm,), name="llama-server-lease", daemon=True)
         self._thread.start()
 
@@ -114,20 +111,6 @@ class ServerLease:
             self.lease = acquire(llm.server_config(), llm.local_linger_s)
         except Exception as exc:  # noqa: BLE001 - reported when the narratives run
             self.error = exc
-            return
-        self._warm(llm)
-
-    def _warm(self, llm: NarrativeLLM) -> None:
-        from persona_assets.core.narratives.llama_server import LocalServerClient, warm_slots
-        from persona_assets.core.narratives.prompts import render_prefixes
-
-        client = LocalServerClient(llm.server_config(), llm.local_linger_s)
-        try:
-            self.warmed = asyncio.run(warm_slots(client, render_prefixes(configured_profile())))
-        except Exception as exc:  # noqa: BLE001 - only a head start: the narratives read the prompts anyway
-            print(f"note: warming the embedded server's slots failed: {exc}", file=sys.stderr)
-        finally:
-            client.close()
 
     def close(self) -> None:
         self._thread.join()

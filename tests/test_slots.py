@@ -119,26 +119,3 @@ def test_a_killed_holder_frees_its_slot(tmp_path: Path) -> None:
         if holder.poll() is None:
             holder.kill()
         gate.close()
-
-
-def test_the_warm_up_prefixes_are_what_records_requests_begin_with() -> None:
-    """One prefix per worked example (compact) or the system prompt alone (full); every record's request, first
-    or repair, begins with one of them, so the gate matches it to a slot warmed with it."""
-    from persona_assets.core.narratives.examples import EXAMPLES
-    from persona_assets.core.narratives.prompts import (
-        COMPACT,
-        FULL,
-        render_messages,
-        render_prefixes,
-        render_repair_messages,
-    )
-
-    compact = {describe_prompt(p)[0] for p in render_prefixes(COMPACT)}
-    assert len(compact) == len(EXAMPLES)
-    for i in range(40):
-        record = {"uuid": f"u{i}", "age": 30 + i, "sex": "Male", "planning_area": "Tampines"}
-        assert describe_prompt(render_messages(record, COMPACT))[0] in compact
-        repair = render_repair_messages(record, ["family_persona"], ["marital: family_persona"], COMPACT)
-        assert describe_prompt(repair)[0] in compact
-    (full,) = render_prefixes(FULL)
-    assert describe_prompt(render_messages({"uuid": "u1", "age": 50}, FULL))[0] == describe_prompt(full)[0]

@@ -201,16 +201,11 @@ def configured_llm_model() -> str:
     return os.environ.get(ENV_MODEL) or DEFAULT_MODEL
 
 
-def configured_profile() -> PromptProfile:
-    """The prompt profile the environment configures: the one ``SG_PERSONAS_LLM_PROMPT_PROFILE`` names, else the
-    one chosen for ``configured_llm_model()``."""
-    return select_profile(configured_llm_model(), os.environ.get(ENV_PROFILE, ""))
-
-
 def configured_prompt_version() -> str:
-    """The prompt version (shared + profile) of ``configured_profile()``; what the narratives' code version
-    digests."""
-    return configured_profile().prompt_version
+    """The prompt version (shared + profile) the environment configures: the profile
+    ``SG_PERSONAS_LLM_PROMPT_PROFILE`` names, else the one chosen for ``configured_llm_model()``; what the
+    narratives' code version digests."""
+    return select_profile(configured_llm_model(), os.environ.get(ENV_PROFILE, "")).prompt_version
 
 
 def llm_from_env() -> NarrativeLLM:

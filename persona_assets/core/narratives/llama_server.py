@@ -488,17 +488,6 @@ class LocalServerClient:
         self.close()
 
 
-async def warm_slots(client: LocalServerClient, prefixes: list[list[dict[str, str]]]) -> int:
-    """Read shared prompt prefixes (``prompts.render_prefixes``) into the server's slots, one prefix per slot and
-    at most one per slot, all at once, each with a 1-token answer; the number read. ``make run`` does this while
-    the census and sample runs work: the ~775-token system prompt is then read once per slot before the first
-    record needs it (on 2 cores each slot's first request otherwise spends ~20 s on it), and a record shown one of
-    the warmed worked examples finds it in a slot (the slot gate places it there)."""
-    todo = prefixes[: client.cfg.slots]
-    await asyncio.gather(*(client.complete(p, {"max_tokens": 1, "temperature": 0.0}) for p in todo))
-    return len(todo)
-
-
 def main(argv: list[str] | None = None) -> int:
     """``supervise DIR`` (started by :func:`acquire`), or ``status`` (the servers running under the data dir)."""
     args = list(sys.argv[1:] if argv is None else argv)

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from persona_assets.core.narratives.examples import EXAMPLES, WorkedExample, choose_example
+from persona_assets.core.narratives.examples import choose_example
 from persona_assets.core.schema import (
     ATTRIBUTE_FIELDS,
     FIELDS,
@@ -306,34 +306,19 @@ def _facts_json(record: dict[str, Any], profile: PromptProfile) -> str:
     return json.dumps(facts_of(record, profile), ensure_ascii=False, sort_keys=True, default=str)
 
 
-def _prefix(profile: PromptProfile, example: WorkedExample | None) -> list[dict[str, str]]:
-    """What comes before a record's facts: the system prompt and, when shown, the worked example's turns."""
-    messages = [{"role": "system", "content": profile.system_prompt()}]
-    if example is not None:
-        messages += [
-            {"role": "user", "content": f"FACTS: {_facts_json(example.record, profile)}\nWrite the JSON object now."},
-            {"role": "assistant", "content": json.dumps(example.answer, ensure_ascii=False)},
-        ]
-    return messages
-
-
 def render_messages(record: dict[str, Any], profile: PromptProfile = COMPACT) -> list[dict[str, str]]:
     """Chat messages: the profile's system prompt, its worked example (``compact``: one per record, a seeded
     choice) as a user/assistant turn, then the record's facts. (Base models get the same messages flattened into
     a continuation prompt by the local provider.)"""
-    uuid = str(record.get("uuid", record.get("full_name", "")))
-    messages = _prefix(profile, choose_example(uuid) if profile.shows_example else None)
+    messages = [{"role": "system", "content": profile.system_prompt()}]
+    if profile.shows_example:
+        example = choose_example(str(record.get("uuid", record.get("full_name", ""))))
+        messages += [
+            {"role": "user", "content": f"FACTS: {_facts_json(example.record, profile)}\nWrite the JSON object now."},
+            {"role": "assistant", "content": json.dumps(example.answer, ensure_ascii=False)},
+        ]
     messages.append({"role": "user", "content": f"FACTS: {_facts_json(record, profile)}\nWrite the JSON object now."})
     return messages
-
-
-def render_prefixes(profile: PromptProfile = COMPACT) -> list[list[dict[str, str]]]:
-    """The prompt prefixes that records share, one per worked example the profile rotates (``compact``) or the
-    system prompt alone (``full``), each closed by a facts message without facts: a server that reads one into a
-    slot keeps exactly the prefix with which the requests of that example's records begin (warming the embedded
-    server's slots before narration: ``llama_server.warm_slots``)."""
-    examples: list[WorkedExample | None] = list(EXAMPLES) if profile.shows_example else [None]
-    return [[*_prefix(profile, ex), {"role": "user", "content": "FACTS: {}"}] for ex in examples]
 
 
 def field_of(reason: str) -> str | None:
