@@ -271,3 +271,6 @@ def test_the_limit_starts_at_the_embedded_servers_slots_and_at_8_for_a_remote_pr
     assert (capped.initial_in_flight, capped.max_in_flight) == (3, 3)
     remote = NarrativeLLM(model=MODEL).engine_settings(())
     assert remote.initial_in_flight == 8 and remote.max_in_flight > 8
+    # a call to the embedded server may wait behind a full wave of fresh prompts: a longer limit than remote's
+    assert (local.timeout_s, remote.timeout_s) == (1200.0, 300.0)
+    assert NarrativeLLM(model=MODEL, timeout_s=10).engine_settings(()).timeout_s == 10

@@ -34,6 +34,9 @@ ENV_MODEL, ENV_API_BASE, ENV_API_KEY = "SG_PERSONAS_LLM_MODEL", "SG_PERSONAS_LLM
 ENV_CALL_CACHE = "SG_PERSONAS_CALL_CACHE"
 ENV_PROFILE = "SG_PERSONAS_LLM_PROMPT_PROFILE"
 ENV_SLOTS = "SG_PERSONAS_LOCAL_SLOTS"
+#: a call's time limit by default (``NarrativeLLM.call_timeout_s``)
+REMOTE_TIMEOUT_S = 300.0
+LOCAL_TIMEOUT_S = 1200.0
 #: the adaptive limit's ceiling for a remote provider when ``max_in_flight`` is 0 (the engine finds the real limit)
 REMOTE_CEILING = 256
 
@@ -65,7 +68,7 @@ class NarrativeLLM(ConfigurableResource):
     extra_body: dict[str, Any] = {}  # noqa: RUF012 - pydantic copies the default
     max_retries: int = 4
     backoff_base_s: float = 0.5
-    timeout_s: float = 300.0
+    timeout_s: float = 0.0  # seconds a call may take; 0: 300 for a remote provider, 1,200 for the embedded server
     max_attempts: int = 4  # generations per record (first answer + repairs or resamples), then failed
     # where finished calls are kept: a SQLite file (default <dataset root>/cache/llm_calls.sqlite: one machine), or
     # redis://host:port/db, shared by every worker of a distributed run (core/narratives/call_cache.py)
@@ -112,6 +115,15 @@ class NarrativeLLM(ConfigurableResource):
             return max(1, int(os.environ.get("SG_PERSONAS_LOCAL_WORKERS", "1")))
         return REMOTE_CEILING
 
+    def call_timeout_s(self) -> float:
+        """How long a call may take before it counts as a timeout (and is retried): ``timeout_s``, else 300 s for a
+        remote provider and 1,200 s for the embedded server. On 2 cores a call there can wait for a slot behind a
+        wave of 4 fresh prompts (~270 s, the first answers of make run) and then take ~200 s itself: at 300 s,
+        every make run lost 2 to 8 calls to timeouts, each up to 300 s of a slot's work thrown away."""
+        if self.timeout_s > 0:
+            return self.timeout_s
+        return LOCAL_TIMEOUT_S if self.is_local else REMOTE_TIMEOUT_S
+
     def initial_in_flight(self) -> int:
         """Where the adaptive limit starts. The embedded server's slot count is known (we start it): start there,
         so that a small step (make run narrates 4 records a step) fills the server from its first call instead of
@@ -127,13 +139,13 @@ class NarrativeLLM(ConfigurableResource):
     def client(self) -> Client:
         """The engine's client; a :class:`LocalServerClient` (close it: see :meth:`open_client`) for ``local/…``."""
         if self.is_local:
-            return LocalServerClient(self.server_config(), self.local_linger_s, request_timeout_s=self.timeout_s)
+            return LocalServerClient(self.server_config(), self.local_linger_s, request_timeout_s=self.call_timeout_s())
         if self.is_inprocess:
             from persona_assets.core.narratives.inprocess_model import register_inprocess_provider
 
             local_model(self.model)  # fail early on an unknown local model
             register_inprocess_provider()
-        return LiteLLMClient(self.model, self.api_base, self.api_key, request_timeout_s=self.timeout_s)
+        return LiteLLMClient(self.model, self.api_base, self.api_key, request_timeout_s=self.call_timeout_s())
 
     @contextlib.contextmanager
     def open_client(self) -> Iterator[Client]:
@@ -163,7 +175,7 @@ class NarrativeLLM(ConfigurableResource):
             initial_in_flight=self.initial_in_flight(),
             max_retries=self.max_retries,
             backoff_base_s=self.backoff_base_s,
-            timeout_s=self.timeout_s,
+            timeout_s=self.call_timeout_s(),
             max_attempts=self.max_attempts,
             areas=areas,
             profile=profile.name,
