@@ -43,7 +43,6 @@ from typing import Any
 from persona_assets.core.narratives.client import LiteLLMClient
 from persona_assets.core.narratives.engine import Completion
 from persona_assets.core.narratives.local_model import LocalModel, ensure_weights, local_model
-from persona_assets.core.narratives.slots import SlotGate
 from persona_assets.core.paths import default_data_root
 
 BINARY_ENV = "SG_PERSONAS_LLAMA_SERVER"
@@ -431,9 +430,7 @@ def _wait_ready(
 
 class LocalServerClient:
     """The engine's client for the embedded model: litellm's ``openai/<name>`` against the leased server. The lease
-    is taken on the first call (in a thread: starting a server takes seconds) and held until :meth:`close`. Each
-    request runs on a slot the client chooses (``id_slot``) through the lease's :class:`SlotGate`: never more
-    requests at the server than slots, from all its clients, and a repair on the slot that holds its prompt."""
+    is taken on the first call (in a thread: starting a server takes seconds) and held until :meth:`close`."""
 
     def __init__(
         self,
@@ -445,7 +442,6 @@ class LocalServerClient:
         self.cfg, self.linger_s, self.request_timeout_s, self.root = cfg, linger_s, request_timeout_s, root
         self.lease: Lease | None = None
         self._inner: LiteLLMClient | None = None
-        self._gate: SlotGate | None = None
         self._lock: asyncio.Lock | None = None
 
     def __repr__(self) -> str:
@@ -454,7 +450,6 @@ class LocalServerClient:
     def connect(self) -> LiteLLMClient:
         if self._inner is None:
             self.lease = acquire(self.cfg, self.linger_s, self.root)
-            self._gate = SlotGate(self.lease.folder, self.cfg.slots)
             self._inner = LiteLLMClient(
                 f"openai/{self.cfg.model}", self.lease.base_url, "sk-local-no-key", self.request_timeout_s
             )
@@ -466,20 +461,13 @@ class LocalServerClient:
             async with self._lock:
                 if self._inner is None:
                     await asyncio.to_thread(self.connect)
-        assert self._inner is not None and self._gate is not None
-        slot = await self._gate.take(messages)  # this request's slot, held by no other process meanwhile
-        try:
-            extra = {**params.get("extra_body", {}), "id_slot": slot}
-            return await self._inner.complete(messages, {**params, "extra_body": extra})
-        finally:
-            self._gate.give(slot)
+        assert self._inner is not None
+        return await self._inner.complete(messages, params)
 
     def close(self) -> None:
-        if self._gate is not None:
-            self._gate.close()
         if self.lease is not None:
             self.lease.release()
-        self.lease, self._inner, self._gate, self._lock = None, None, None, None
+        self.lease, self._inner, self._lock = None, None, None
 
     def __enter__(self) -> LocalServerClient:
         return self
