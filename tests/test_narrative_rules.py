@@ -237,6 +237,32 @@ def test_a_relatives_faith_is_not_the_persons() -> None:
     )
 
 
+def test_going_to_another_religions_place_of_worship_is_practising_it() -> None:
+    # verbatim from the embedded model (a Buddhist retiree, make run, benchmarks/results/compact_profile_records.md)
+    assert "religion" in reasons(
+        "cultural_background", "Jade Liu speaks English at home and practices Buddhism at church."
+    )
+    assert "religion" in reasons("cultural_background", "Sharon prays at the mosque every Friday.", religion="Hinduism")
+    assert "religion" in reasons("persona", "Sharon attends a gurdwara near her flat.", religion="Catholic")
+    # her own religion's place, a relative taken there, a temple (Buddhist, Taoist, Hindu or Sikh), a landmark seen
+    assert "religion" not in reasons("cultural_background", "Sharon attends church every Sunday.", religion="Catholic")
+    assert "religion" not in reasons("family_persona", "Sharon takes her mother to church on Sundays.")
+    assert "religion" not in reasons("cultural_background", "Sharon goes to the temple on the first day of the month.")
+    assert "religion" not in reasons(
+        "travel_persona", "Sharon likes photographing the Sultan Mosque and the old churches of the city."
+    )
+
+
+def test_working_at_a_workplace_is_a_job_for_someone_not_working() -> None:
+    retired = {"occupation": "Retired", "labour_force_status": "Outside Labour Force", "industry": None, "age": 66}
+    # verbatim from the embedded model (a retired widow, make run, benchmarks/results/compact_profile_records.md)
+    text = "Josephine works at a public library and teaches workshops on Chinese literature to students."
+    assert "occupation" in reasons("professional_persona", text, **retired)
+    assert "occupation" not in reasons("professional_persona", text)  # employed: a job is hers to have
+    assert "occupation" not in reasons("professional_persona", "Sharon worked at a bank for 30 years.", **retired)
+    assert "occupation" not in reasons("hobbies_and_interests", "Sharon works at her calligraphy daily.", **retired)
+
+
 def test_a_relatives_profession_is_not_the_persons() -> None:
     assert "profession" not in reasons(
         "cultural_background", "Sharon's mother is a teacher and her father a carpenter."

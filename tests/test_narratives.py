@@ -226,7 +226,7 @@ def test_sigkill_mid_run_loses_no_finished_call_and_repeats_none(tmp_path: Path)
 def test_every_worked_example_obeys_every_rule_but_cannot_be_copied(example) -> None:
     reasons = validate_narrative(dict(example.answer), example.record, ("Jurong West", "Bedok"))
     assert reasons and all(r.startswith("copy:") for r in reasons)  # fine in content; but a copy for anyone
-    rec = record(1)
+    rec = record(1, religion=example.record["religion"])  # another religion's worship would also break its rule
     copied = {**good(rec), "cultural_background": example.answer["cultural_background"]}
     assert validate_narrative(copied, rec) == ["copy: cultural_background"]
 

@@ -13,9 +13,12 @@ Rules (deliberately conservative: they catch clear contradictions, not style; ``
 - ``marital``: a current spouse for someone single, widowed or divorced (``late`` spouses and denied ones, ``has no
   wife``, are fine), or ``single``/``unmarried``/``a single mother`` for someone married;
 - ``religion``: an adherent word of another religion (``a devout Muslim`` for a Buddhist) describing the person, not
-  a relative or friend (``her grandmother, a devout Catholic``); Buddhist and Taoist practice mix freely;
-- ``occupation``: a job (``works as``, ``the family's breadwinner``) for someone not working (``works as a national
-  serviceman`` is the status, not a job), or the person retired while employed;
+  a relative or friend (``her grandmother, a devout Catholic``), or the person going to another religion's place of
+  worship (``practices Buddhism at church``, ``prays at the mosque`` for a Hindu: church, cathedral or chapel
+  for Christians, mosque, masjid or surau for Muslims, gurdwara for Sikhs; a temple is left alone, being Buddhist,
+  Taoist, Hindu or Sikh); Buddhist and Taoist practice mix freely;
+- ``occupation``: a job (``works as``, ``works at a library``, ``the family's breadwinner``) for someone not
+  working (``works as a national serviceman`` is the status, not a job), or the person retired while employed;
 - ``profession``: in a field about life outside work (sport, arts, travel, food, family, culture, hobbies), a
   present claim of a food, arts, sports or teaching profession or of running a food business (``is a talented
   chef``, ``runs a restaurant``, ``a professional dancer``, ``is a music teacher``) that the occupation and
@@ -111,6 +114,16 @@ RELIGION_WORDS = {
     "Sikhism": r"\bsikhs?\b|\bsikhism\b",
     "Christian": r"\b(christians?|christianity|catholics?|protestants?|methodists?|anglicans?)\b",
 }
+#: going to a religion's place of worship (``attends church``, ``prays at the mosque``): practising it
+_GOING = (
+    r"\b(?:attends?|attending|goes to|going to|go to|went to|worships? at|prays? at|at|to)\s+"
+    r"(?:(?:the|a|her|his|their|local|nearby|sunday|weekly|friday)\s+)*"
+)
+WORSHIP_PLACES = {
+    "Christian": _GOING + r"(?:church|cathedral|chapel)\b",
+    "Islam": _GOING + r"(?:mosque|masjid|surau)\b",
+    "Sikhism": _GOING + r"gurdwara\b",
+}
 OWN_RELIGION = {
     "Buddhism": {"Buddhism", "Taoism"},
     "Taoism": {"Taoism", "Buddhism"},
@@ -125,6 +138,7 @@ OWN_RELIGION = {
 NOT_WORKING = set(STATUSES)
 JOB = (
     r"\b(works as|working as|employed as|job as|career as a|his job|her job|at (his|her) (office|workplace)|"
+    r"works (?:full-time |part-time )?at (?:a|an|the) (?!age\b)|"
     r"(sole|main|family's) breadwinner)\b(?!\s+(?:an?\s+)?(?:full-time\s+)?(?:national serv\w+|nsf|student|homemaker|"
     r"housewife|volunteer)\b)"
 )
@@ -432,9 +446,9 @@ def check_spouse(low: str) -> bool:
 
 
 def check_other_religion(low: str, allowed: set[str]) -> bool:
-    """An adherent word of another religion that describes the person, not a relative or friend (``her
-    grandmother, who was a Taoist``)."""
-    for rel, pattern in RELIGION_WORDS.items():
+    """An adherent word of another religion, or going to its place of worship, that describes the person, not a
+    relative or friend (``her grandmother, who was a Taoist``, ``takes her mother to church``)."""
+    for rel, pattern in [*RELIGION_WORDS.items(), *WORSHIP_PLACES.items()]:
         if rel in allowed:
             continue
         for m in re.finditer(pattern, low):
