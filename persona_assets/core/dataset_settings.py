@@ -28,9 +28,9 @@ DEFAULT_BASE_SEED = 20251125
 #: benchmarks/results/bench_local_narration.json), which put 8 at ~10 minutes; timed from a clean clone the whole
 #: `make run` took ~18 minutes (1,070 s and 1,091 s; narration 953 s in two sequential steps of 4 records, 605 s
 #: and 348 s); with the two steps on the server at once and the limit starting at its slots, 872 s (18 calls for 8
-#: records, narration ~720 s of it), and 711-916 s in five runs of variants tried on top and dropped (README;
-#: issue 12). One per populated area (42, the default before) took most of an hour. Use "all" with a hosted
-#: endpoint.
+#: records, narration ~720 s of it), and 711-916 s in five runs of variants tried on top and dropped; 2,021 s once on
+#: a slow day of the shared machine (README; issue 12). One per populated area (42, the default before) took most
+#: of an hour. Use "all" with a hosted endpoint.
 DEFAULT_RECORDS_PER_PARTITION = "8 in all"
 
 #: The settings each partitioned asset depends on (and records).
