@@ -124,6 +124,8 @@ WORSHIP_PLACES = {
     "Islam": _GOING + r"(?:mosque|masjid|surau)\b",
     "Sikhism": _GOING + r"gurdwara\b",
 }
+#: every sign of practising a religion, by religion (built once: the validator reads every text of every call)
+PRACTICE_PATTERNS = (*RELIGION_WORDS.items(), *WORSHIP_PLACES.items())
 OWN_RELIGION = {
     "Buddhism": {"Buddhism", "Taoism"},
     "Taoism": {"Taoism", "Buddhism"},
@@ -448,7 +450,7 @@ def check_spouse(low: str) -> bool:
 def check_other_religion(low: str, allowed: set[str]) -> bool:
     """An adherent word of another religion, or going to its place of worship, that describes the person, not a
     relative or friend (``her grandmother, who was a Taoist``, ``takes her mother to church``)."""
-    for rel, pattern in [*RELIGION_WORDS.items(), *WORSHIP_PLACES.items()]:
+    for rel, pattern in PRACTICE_PATTERNS:
         if rel in allowed:
             continue
         for m in re.finditer(pattern, low):
