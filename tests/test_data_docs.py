@@ -58,9 +58,17 @@ def suites_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, suites_dir) -> Path:
     out = tmp_path_factory.mktemp("docs") / "data_docs"
-    index = build_data_docs(RUNS, out, title="Persona QA <test>", suites_dir=suites_dir)
-    assert index == out.resolve() / "index.html"
+    built = build_data_docs(RUNS, out, title="Persona QA <test>", suites_dir=suites_dir)
+    assert built.index == out.resolve() / "index.html"
     return out
+
+
+def test_the_site_reports_equal_run_suite_so_gates_need_not_validate_twice(tmp_path, suites_dir) -> None:
+    built = build_data_docs(RUNS, tmp_path / "docs", suites_dir=suites_dir)
+    expected = [run_suite(frame, name, base=suites_dir, parameters=params) for name, frame, params in RUNS]
+    assert built.reports == expected
+    assert [r.success for r in built.reports] == [True, False]
+    assert built.reports[1].failed == 2  # a duplicated id, a value above the parameter
 
 
 def _site_files(site: Path, *suffixes: str) -> list[Path]:

@@ -129,13 +129,22 @@ class DocsRun:
     page: str
 
 
+@dataclass(frozen=True)
+class DataDocsSite:
+    """A built site: its ``index.html`` and the compact report of each validation it shows (in ``runs`` order),
+    so that a caller gating on the same suites need not validate the frames a second time."""
+
+    index: Path
+    reports: list[gx_suites.SuiteReport]
+
+
 def build_data_docs(
     runs: Sequence[tuple[str, pd.DataFrame, dict[str, Any] | None]],
     out_dir: Path,
     title: str = "sg-personas data quality",
     *,
     suites_dir: Path | None = None,
-) -> Path:
+) -> DataDocsSite:
     """Validate frames against their suites and write a self-contained Data Docs site to ``out_dir``.
 
     ``runs``: (suite name as accepted by ``gx_suites.load_suite``, frame, expectation parameters or None).
@@ -143,13 +152,14 @@ def build_data_docs(
     its Data Docs site into a temporary folder next to ``out_dir``, every external CSS/JS/font/image reference
     is rewritten to the vendored copies (copied to ``out_dir/static/vendor``), and the finished site replaces
     ``out_dir`` (the old one is renamed away and the new one renamed in; an error leaves the old one untouched).
-    ``suites_dir`` is passed to ``load_suite`` as its ``base``. Returns ``out_dir/index.html``.
+    ``suites_dir`` is passed to ``load_suite`` as its ``base``. Returns ``out_dir/index.html`` and the
+    validations' reports (``gx_suites.SuiteReport``, as ``run_suite`` makes them).
     """
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     specs = [(gx_suites.load_suite(name, suites_dir), df, params) for name, df, params in runs]
     with staged_folder(out_dir) as staging:
-        docs_runs = _build_site(specs, staging)
+        docs_runs, reports = _build_site(specs, staging)
         _make_offline(staging)
         _set_title(staging / "index.html", title)
         (staging / SUMMARY_FILE).write_text(
@@ -158,10 +168,12 @@ def build_data_docs(
         problems = check_offline(staging)
         if problems:
             raise DataDocsError("the Data Docs site is not self-contained:\n" + "\n".join(problems))
-    return out_dir / "index.html"
+    return DataDocsSite(out_dir / "index.html", reports)
 
 
-def _build_site(specs: list[tuple[dict[str, Any], pd.DataFrame, dict[str, Any] | None]], site: Path) -> list[DocsRun]:
+def _build_site(
+    specs: list[tuple[dict[str, Any], pd.DataFrame, dict[str, Any] | None]], site: Path
+) -> tuple[list[DocsRun], list[gx_suites.SuiteReport]]:
     import great_expectations as gx
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.core.run_identifier import RunIdentifier
@@ -196,6 +208,7 @@ def _build_site(specs: list[tuple[dict[str, Any], pd.DataFrame, dict[str, Any] |
             suites: dict[str, tuple[dict[str, Any], Any]] = {}
             assets: set[str] = set()
             results: list[DocsRun] = []
+            reports: list[gx_suites.SuiteReport] = []
             for spec, df, params in specs:
                 name = spec.get("name") or "suite"
                 if name in suites:
@@ -223,6 +236,7 @@ def _build_site(specs: list[tuple[dict[str, Any], pd.DataFrame, dict[str, Any] |
                     result_format="SUMMARY",
                     run_id=run_id,
                 )
+                reports.append(gx_suites.summarise_result(name, result))
                 stats = result.statistics or {}
                 results.append(
                     DocsRun(
@@ -237,7 +251,7 @@ def _build_site(specs: list[tuple[dict[str, Any], pd.DataFrame, dict[str, Any] |
             context.build_data_docs(site_names=[_SITE_NAME])
         finally:
             project_manager.set_project(previous)
-    return [_with_page(r, site) for r in results]
+    return [_with_page(r, site) for r in results], reports
 
 
 def _unique(name: str, taken: set[str]) -> str:

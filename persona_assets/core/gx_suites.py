@@ -140,6 +140,11 @@ def run_suite(
     with _LOCK:
         batch = batch_definition.get_batch(batch_parameters={"dataframe": _gx_frame(df)})
         result = batch.validate(gx_suite, result_format="SUMMARY", expectation_parameters=parameters or None)
+    return summarise_result(name, result)
+
+
+def summarise_result(suite: str, result: Any) -> SuiteReport:
+    """The compact report of a GX validation result (``ExpectationSuiteValidationResult``) of ``suite``."""
     outcomes = []
     for r in result.results:
         cfg = r.expectation_config
@@ -154,5 +159,5 @@ def run_suite(
         )
     failed = sum(not o.success for o in outcomes)
     return SuiteReport(
-        suite=name, success=bool(result.success), evaluated=len(outcomes), failed=failed, outcomes=outcomes
+        suite=suite, success=bool(result.success), evaluated=len(outcomes), failed=failed, outcomes=outcomes
     )

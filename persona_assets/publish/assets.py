@@ -22,7 +22,6 @@ from dagster import (
 from persona_assets.code_versions import code_version
 from persona_assets.core.data_docs import build_data_docs
 from persona_assets.core.dataset_settings import MixedSettingsError, check_uniform_settings
-from persona_assets.core.gx_suites import run_suite
 from persona_assets.core.markdown import frame_to_markdown
 from persona_assets.core.publish.join import count_join, join_personas
 from persona_assets.core.quality import (
@@ -139,8 +138,8 @@ def personas_candidate(
             {"min_rows": 1, "max_rows": max(1, len(residents)), "populated_areas": areas},
         ),
     ]
-    docs = build_data_docs(runs, dataset.root / "reports" / "data_docs")
-    reports = [run_suite(frame, suite, parameters=params) for suite, frame, params in runs]
+    site = build_data_docs(runs, dataset.root / "reports" / "data_docs")  # validates each frame once
+    docs, reports = site.index, site.reports
     yield Output(
         personas,
         metadata={
