@@ -25,6 +25,7 @@ from persona_assets.core.quality import (
     add_persona_checks,
     build_narrative_suite_parameters,
     compute_min_ok_share,
+    find_secret_like,
     list_expected_areas,
 )
 from persona_assets.core.storage import store_partition, store_table
@@ -168,6 +169,26 @@ def test_personas_suite_passes_and_fails_on_a_register_name_a_secret_and_a_type(
     report = run_suite(frame, "personas_dataset", parameters=params)
     failed = {f.column for f in report.failures}
     assert {"check__register_full_name", "check__secret_like", "age"} <= failed
+
+
+def test_secret_like_is_found_in_texts_and_list_items_and_only_there() -> None:
+    key = "sk-abcdefghijklmnopqrstuvwxyz0123"
+    frame = pd.DataFrame(
+        {
+            "persona": ["a quiet man", f"uses {key} daily", "plain", "plain", None],
+            "hobbies": [["chess"], ["go"], ["reads", "hf_" + "a" * 24], np.array(["x", "y"]), []],
+            "age": [30, 40, 50, 60, 70],
+            "area": pd.Categorical(["Bishan", "Bishan", "Bedok", "AKIA" + "A" * 16, "Bedok"]),
+        },
+        index=[10, 11, 12, 13, 14],
+    )
+    found = find_secret_like(frame)
+    assert found.dtype == bool and list(found.index) == [10, 11, 12, 13, 14]
+    assert found.tolist() == [False, True, True, True, False]
+    # a bearer token whose word and value sit in two fields of the row (texts are searched joined by newlines)
+    split = pd.DataFrame({"a": ["Authorization: Bearer"], "b": ["abcdefghijklmnopqrstuvwx"]})
+    assert find_secret_like(split).tolist() == [True]
+    assert find_secret_like(frame.iloc[0:0]).tolist() == []
 
 
 # ------------------------------------------------------------------------------- end to end through Dagster

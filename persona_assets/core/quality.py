@@ -94,19 +94,22 @@ def build_narrative_suite_parameters(narratives: pd.DataFrame) -> dict[str, Any]
     return {"min_ok_share": round(compute_min_ok_share(len(narratives)), 6)}
 
 
+def _searchable_text(value: Any) -> str | None:
+    """A value's text as the secret search reads it: a string, or a list's items one per line (None: no text)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | np.ndarray) and len(value):
+        return "\n".join(str(x) for x in value)
+    return None
+
+
 def find_secret_like(frame: pd.DataFrame) -> pd.Series:
-    """Per row: does any string (or list of strings) look like a credential?"""
-
-    def row_text(row: pd.Series) -> str:
-        parts = []
-        for v in row:
-            if isinstance(v, str):
-                parts.append(v)
-            elif isinstance(v, list | np.ndarray):
-                parts.extend(str(x) for x in v)
-        return "\n".join(parts)
-
-    return frame.apply(lambda row: bool(SECRET_RE.search(row_text(row))), axis=1).astype(bool)
+    """Per row: does any string (or list of strings) look like a credential? The row's texts are searched joined
+    by newlines, gathered column by column rather than row by row (a ``DataFrame.apply`` over rows built a Series
+    per row: ~0.5 ms a row, over a minute at 148,000 records)."""
+    columns = [[_searchable_text(v) for v in frame[c].to_numpy(dtype=object)] for c in frame.columns]
+    found = [bool(SECRET_RE.search("\n".join(t for t in row if t is not None))) for row in zip(*columns, strict=True)]
+    return pd.Series(found if columns else [False] * len(frame), index=frame.index, dtype=bool)
 
 
 def add_persona_checks(personas: pd.DataFrame, register_hashes: pd.DataFrame) -> pd.DataFrame:
