@@ -42,12 +42,20 @@ SCRIPT = "bench_client_overhead"
 MODEL = "openai/test-model"
 
 
+_SURNAMES = ("Tan", "Lim", "Lee", "Ng", "Ong", "Wong", "Goh", "Chua", "Chan", "Koh", "Teo", "Ang", "Yeo", "Tay", "Ho")
+_GIVEN = ("Wei", "Hui", "Jia", "Xin", "Kai", "Min", "Yi", "Jun", "Li", "Mei", "Hao", "Zhi", "Ying", "Shu", "Ming")
+
+
 def _record(i: int) -> dict[str, Any]:
+    """A record whose name differs from its neighbours' (as every sampled record's does: rules that read the
+    person's names must not be measured on one name, whose per-name work would be done once)."""
+    last = _SURNAMES[i % len(_SURNAMES)]
+    first = f"{_GIVEN[(i // len(_SURNAMES)) % len(_GIVEN)]} {_GIVEN[(i // 7) % len(_GIVEN)]}"
     return {
         "uuid": f"bench-{i}",
-        "full_name": "Tan Wei Ming",
-        "first_name": "Wei Ming",
-        "last_name": "Tan",
+        "full_name": f"{last} {first}",
+        "first_name": first,
+        "last_name": last,
         "sex": "Male",
         "age": 34,
         "marital_status": "Married",
