@@ -31,6 +31,7 @@ from persona_assets.core.narratives.client import (
     LiteLLMClient,
     LiteLLMClientFactory,
     classify_error,
+    needs_placeholder_key,
     redact_endpoint,
 )
 from persona_assets.core.narratives.engine import (
@@ -209,6 +210,27 @@ def test_a_refused_connection_is_reported_as_such(tmp_path) -> None:
     results = asyncio.run(eng.run([record(0)]))
     assert results[0].status == "failed" and results[0].reasons == ["transport: connection refused after retries"]
     assert eng.stats.transport_errors == {"connection refused": 3}
+
+
+def test_a_keyless_openai_compatible_server_is_reached_without_a_key(server, tmp_path, monkeypatch) -> None:
+    """vLLM, NIM or a user's llama-server started without ``--api-key``: ``openai/<model>`` at its ``api_base``
+    with no key anywhere must narrate, not fail every record with litellm's "Missing credentials"."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    settings = EngineSettings(model=MODEL, max_attempts=1)
+    eng = NarrativeEngine(LiteLLMClient(MODEL, server.base_url), CallCache(tmp_path / "c.sqlite"), settings)
+    results = asyncio.run(eng.run([record(0)]))
+    assert results[0].status == "ok", results[0].reasons
+    assert server.requests == 1
+
+
+def test_a_placeholder_key_only_for_openai_models_at_an_explicit_endpoint_with_no_key(monkeypatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert needs_placeholder_key("openai/m", "http://127.0.0.1:8000/v1", None)
+    assert not needs_placeholder_key("openai/m", "http://127.0.0.1:8000/v1", "sk-given")
+    assert not needs_placeholder_key("openai/gpt-4o-mini", None, None)  # OpenAI itself: its own error stands
+    assert not needs_placeholder_key("hosted_vllm/m", "http://127.0.0.1:8000/v1", None)  # needs none
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    assert not needs_placeholder_key("openai/m", "http://127.0.0.1:8000/v1", None)  # litellm sends the env's
 
 
 def test_a_negative_retry_after_falls_back_to_the_engines_backoff(server, tmp_path) -> None:

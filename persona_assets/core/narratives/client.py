@@ -290,6 +290,18 @@ def redact_endpoint(url: str | None) -> str | None:
     )
 
 
+#: What a keyless OpenAI-compatible server (llama-server, vLLM or NIM started without ``--api-key``) is sent as
+#: the key: litellm's ``openai/`` provider refuses to send a request without one ("Missing credentials"), and such a
+#: server ignores it. Not a secret.
+NO_KEY = "sk-local-no-key"
+
+
+def needs_placeholder_key(model: str, api_base: str | None, api_key: str | None) -> bool:
+    """``openai/<model>`` at an explicit ``api_base`` with no key given, in the call or as ``OPENAI_API_KEY``:
+    a local or self-hosted server, which must not fail every record for want of a key it does not check."""
+    return bool(api_base) and not api_key and model.startswith("openai/") and not os.environ.get("OPENAI_API_KEY")
+
+
 class LiteLLMClient:
     def __init__(
         self, model: str, api_base: str | None = None, api_key: str | None = None, request_timeout_s: float = 120.0
@@ -311,6 +323,8 @@ class LiteLLMClient:
             kwargs["api_base"] = self.api_base
         if self._api_key:
             kwargs["api_key"] = self._api_key
+        elif needs_placeholder_key(self.model, self.api_base, self._api_key):
+            kwargs["api_key"] = NO_KEY
         return kwargs
 
     async def complete(self, messages: list[dict[str, str]], params: dict[str, Any]) -> Completion:

@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from persona_assets.core.narratives.client import LiteLLMClient
+from persona_assets.core.narratives.client import NO_KEY, LiteLLMClient
 from persona_assets.core.narratives.engine import Completion
 from persona_assets.core.narratives.local_model import LocalModel, ensure_weights, local_model
 from persona_assets.core.paths import default_data_root
@@ -450,9 +450,7 @@ class LocalServerClient:
     def connect(self) -> LiteLLMClient:
         if self._inner is None:
             self.lease = acquire(self.cfg, self.linger_s, self.root)
-            self._inner = LiteLLMClient(
-                f"openai/{self.cfg.model}", self.lease.base_url, "sk-local-no-key", self.request_timeout_s
-            )
+            self._inner = LiteLLMClient(f"openai/{self.cfg.model}", self.lease.base_url, NO_KEY, self.request_timeout_s)
         return self._inner
 
     async def complete(self, messages: list[dict[str, str]], params: dict[str, Any]) -> Completion:
