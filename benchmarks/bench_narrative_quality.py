@@ -41,6 +41,7 @@ from persona_assets.core.narratives.validate import RULES
 from persona_assets.core.schema import LIST_FIELDS, LLM_FIELDS, PLANNING_AREAS
 
 MODEL = "local/qwen2.5-coder-1.5b-instruct"
+SERVED_MODEL = "openai/qwen2.5-coder-1.5b-instruct"  # the same weights behind ``serve``'s server
 BEFORE_PROMPT_VERSION = "2026-11-25.4"  # main at c873492
 BEFORE_COMMIT = "c873492"
 NAME = "narrative_quality_before_after"
@@ -50,13 +51,18 @@ NAME = "narrative_quality_before_after"
 
 
 def narrate(
-    chosen: Path, out: Path, threads: int, slots: int, chunk: int, first: Path | None, timeout_s: float
-) -> dict[str, Any]:
+    chosen: Path, out: Path, threads: int, slots: int, chunk: int, first: Path | None, timeout_s: float,
+    api_base: str = "", in_flight: int = 0,
+) -> dict[str, Any]:  # fmt: skip
     """Narrate the records of ``chosen`` in chunks of ``chunk`` (each chunk's rows are written as soon as it is
     done: a run stopped early leaves the finished records in ``narratives.parquet``). ``first``: a results table
     whose records go first (those the before run finished, so that a stopped run still compares like with like).
     Each chunk's engine run starts at ``slots`` requests in flight (the resource starts a local model at 1 to
-    measure the unloaded latency, which would leave the second slot idle for a whole answer in every chunk)."""
+    measure the unloaded latency, which would leave the second slot idle for a whole answer in every chunk).
+
+    ``api_base``: narrate through that server (``serve``) instead of one the resource starts, as
+    ``openai/<model>`` with the compact profile (what the resource picks for the embedded model), at most
+    ``in_flight`` requests at a time: the before run can then share the same server, each run holding half."""
     from persona_assets.narratives.resources import NarrativeLLM
 
     out.mkdir(parents=True, exist_ok=True)
@@ -65,19 +71,39 @@ def narrate(
         ahead = set(pd.read_parquet(first)["uuid"].astype(str))
         is_ahead = residents["uuid"].astype(str).isin(ahead)
         residents = pd.concat([residents[is_ahead], residents[~is_ahead]], ignore_index=True)
-    llm = NarrativeLLM(
-        model=MODEL,
-        local_threads=threads,
-        local_slots=slots,
-        cache_path=str(out / "calls.sqlite"),
-        local_linger_s=5,
-        timeout_s=timeout_s,
-    )
-    settings = dataclasses.replace(llm.engine_settings(tuple(PLANNING_AREAS)), initial_in_flight=slots)
+    if api_base:
+        llm = NarrativeLLM(
+            model=SERVED_MODEL,
+            api_base=api_base,
+            prompt_profile=COMPACT.name,
+            max_in_flight=in_flight,
+            cache_path=str(out / "calls.sqlite"),
+            timeout_s=timeout_s,
+        )
+    else:
+        llm = NarrativeLLM(
+            model=MODEL,
+            local_threads=threads,
+            local_slots=slots,
+            cache_path=str(out / "calls.sqlite"),
+            local_linger_s=5,
+            timeout_s=timeout_s,
+        )
+    start_at = in_flight if api_base else slots
+    settings = dataclasses.replace(llm.engine_settings(tuple(PLANNING_AREAS)), initial_in_flight=start_at)
     cache = CallCache(out / "calls.sqlite")
     frames: list[pd.DataFrame] = []
     totals: dict[str, Any] = {"calls": 0, "cache_hits": 0, "retries": 0, "truncated_answers": 0}
     totals |= {"prompt_tokens": 0, "completion_tokens": 0}
+    earlier_s, sessions = 0.0, 1
+    if (out / "narratives.parquet").exists():  # resume: a table from an earlier session keeps its records
+        frames.append(pd.read_parquet(out / "narratives.parquet"))
+        residents = residents[~residents["uuid"].astype(str).isin(set(frames[0]["uuid"].astype(str)))]
+        before = json.loads((out / "summary.json").read_text()) if (out / "summary.json").exists() else {}
+        totals = {k: int(before.get(k, 0)) for k in totals}
+        earlier_s, sessions = float(before.get("wall_s", 0.0)), int(before.get("sessions", 1)) + 1
+        print(f"resuming: {len(frames[0])} records done, {len(residents)} to go", flush=True)
+    total = sum(len(f) for f in frames) + len(residents)
     started = time.perf_counter()
     summary: dict[str, Any] = {}
     with llm.open_client() as client:
@@ -91,19 +117,83 @@ def narrate(
             summary = {
                 "name": "narrative_quality_after",
                 "when": now_iso(),
-                "model": MODEL,
+                "model": llm.model,
                 "llm": llm.describe(),
-                "records": len(residents),
+                "records": total,
                 "records_done": len(done),
                 "ok": int((done["status"] == "ok").sum()),
-                "wall_s": round(time.perf_counter() - started, 1),
+                "wall_s": round(earlier_s + time.perf_counter() - started, 1),
+                "sessions": sessions,
                 **totals,
                 "machine": machine_info(),
             }
             (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
-            print(f"{len(done)}/{len(residents)} records, {summary['ok']} ok, {summary['wall_s']:.0f} s", flush=True)
+            print(f"{len(done)}/{total} records, {summary['ok']} ok, {summary['wall_s']:.0f} s", flush=True)
     cache.close()
     return summary
+
+
+# ------------------------------------------------------------------------------------------------ choose, serve
+
+
+def choose(out: Path, per_area: int, total: int) -> pd.DataFrame:
+    """The records both runs narrate: the first ``per_area`` of every populated area in ``select_records``' order
+    (those ``make run`` narrates with ``records_per_partition=per_area``), from a sample of ``total`` residents
+    with the default seed, as the pipeline draws them; laid out area by area in turns (every area's first record,
+    then every area's second, ...), so a run stopped early has covered the areas evenly."""
+    import census_sources
+    from persona_assets.core.census import area_adult_population, summarise_planning_areas
+    from persona_assets.core.dataset_settings import DEFAULT_BASE_SEED
+    from persona_assets.core.model.allocation import allocate_areas
+    from persona_assets.core.model.network import fit_network
+    from persona_assets.core.model.residents import sample_residents
+    from persona_assets.core.model.tables import build_model_tables
+    from persona_assets.core.names import ENGLISH_LABELS, NameModel, build_name_tokens
+    from persona_assets.core.narratives.partition import select_records
+
+    frames = {n: census_sources.load_table(n) for n in census_sources.TABLES}
+    net = fit_network(build_model_tables(frames))
+    tokens = build_name_tokens(
+        {"cea": frames["cea_name_tokens"]}, frames["chinese_surnames_2000"], pd.read_csv(ENGLISH_LABELS)
+    )
+    names = (NameModel(tokens), frames["cea_name_hashes"])
+    respop, ura = frames["respop_2025"], frames["ura_planning_areas"]
+    alloc = allocate_areas(summarise_planning_areas(respop, ura).set_index("planning_area")["residents_15plus"], total)
+    parts = []
+    for area in PLANNING_AREAS:
+        if int(alloc.get(area, 0)) == 0:
+            continue
+        people = sample_residents(
+            net, area, area_adult_population(respop, ura, area), int(alloc[area]), DEFAULT_BASE_SEED, names=names
+        )
+        parts.append(select_records(people, per_area).assign(_turn=range(min(per_area, len(people)))))
+    chosen = pd.concat(parts, ignore_index=True).sort_values("_turn", kind="stable").drop(columns="_turn")
+    out.mkdir(parents=True, exist_ok=True)
+    chosen.reset_index(drop=True).to_parquet(out / "chosen.parquet", index=False)
+    return chosen
+
+
+def serve(url_file: Path, slots: int, threads: int) -> None:
+    """The embedded model's ``llama-server`` (``make run``'s settings unless told), its URL written to
+    ``url_file``, until SIGTERM or SIGINT: one server for both runs, so neither gets a faster machine."""
+    import signal
+
+    from persona_assets.core.narratives.llama_server import ServerConfig, ServerProcess
+    from persona_assets.core.narratives.local_model import ensure_weights, local_model
+
+    name = MODEL.split("/", 1)[1]
+    cfg = ServerConfig(model=name, slots=slots, threads=threads)
+    log = url_file.with_suffix(".log")
+    with ServerProcess(cfg, ensure_weights(local_model(name)), log=log) as server:
+        url_file.write_text(server.base_url + "\n")
+        print(f"{server.base_url} ({slots} slots, {cfg.resolved_threads()} threads; log {log})", flush=True)
+        stop = []
+        signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+        try:
+            while not stop and server.alive():
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
 
 
 # ------------------------------------------------------------------------------------------------ compare
@@ -416,6 +506,16 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds per request (the resource's 300 s is too short on a "
         "loaded 2-core machine: a timeout there is taken for overload and cuts the limit)",
     )
+    n.add_argument("--api-base", default="", help="narrate through this server (serve) instead of starting one")
+    n.add_argument("--in-flight", type=int, default=2, help="with --api-base: requests in flight at most")
+    ch = sub.add_parser("choose")
+    ch.add_argument("--out", type=Path, required=True)
+    ch.add_argument("--per-area", type=int, default=3)
+    ch.add_argument("--total", type=int, default=148_000, help="residents sampled (the pipeline's default)")
+    sv = sub.add_parser("serve")
+    sv.add_argument("--url-file", type=Path, required=True)
+    sv.add_argument("--slots", type=int, default=4)
+    sv.add_argument("--threads", type=int, default=0, help="0: one per usable CPU")
     c = sub.add_parser("compare")
     c.add_argument("--before", type=Path, required=True)
     c.add_argument("--after", type=Path, required=True)
@@ -424,7 +524,15 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--note", default="", help="a paragraph for the Markdown (e.g. the state of an unfinished run)")
     args = ap.parse_args(argv)
     if args.step == "narrate":
-        narrate(args.chosen, args.out, args.threads, args.slots, args.chunk, args.first, args.timeout)
+        narrate(
+            args.chosen, args.out, args.threads, args.slots, args.chunk, args.first, args.timeout, args.api_base,
+            args.in_flight,
+        )  # fmt: skip
+    elif args.step == "choose":
+        chosen = choose(args.out, args.per_area, args.total)
+        print(f"{len(chosen)} records of {chosen['planning_area'].nunique()} areas -> {args.out / 'chosen.parquet'}")
+    elif args.step == "serve":
+        serve(args.url_file, args.slots, args.threads)
     else:
         result = compare(args.before, args.after, args.out, args.reports, args.note)
         print(render_markdown(result))

@@ -1,20 +1,26 @@
-"""The records a narration run has finished so far, read back from its call cache alone (no model, no server).
+"""Narration with the code of an earlier commit, and its finished records read back from its call cache.
 
-A run that is still going (or was stopped) has its finished calls in the cache (``CallCache``, committed as each
-call finishes) but writes its table only at the end. Replaying it with a client that answers nothing re-runs the
-engine's loop over the cached answers: every request of a finished record is found in the cache, so the record
-ends exactly as in the run (same answers, same validation, same attempts); a record whose next request is not in
-the cache is unfinished and left out. Use it with the code that made the calls (their request keys must match),
-e.g. for the "before" run of issue 13, main at c873492::
+Two modes, both run with the code that makes (or made) the calls, so that request keys, prompts and validation are
+that commit's — e.g. the "before" run of issue 13, main at c873492::
 
-    PYTHONPATH=/path/to/checkout-of-c873492 python benchmarks/replay_narratives.py \\
+    git worktree add /tmp/before c873492
+    # narrate: cache misses go to an OpenAI-compatible server (``bench_narrative_quality.py serve`` starts the
+    # embedded model's llama-server); the table is rewritten after every chunk, so a stopped run keeps its records
+    PYTHONPATH=/tmp/before python benchmarks/replay_narratives.py --chosen BEFORE/chosen.parquet \
+        --cache BEFORE/calls.sqlite --out BEFORE --api-base http://127.0.0.1:PORT/v1 --in-flight 2
+    # replay: no server; every request must be in the cache
+    PYTHONPATH=/tmp/before python benchmarks/replay_narratives.py \
         --chosen BEFORE/chosen.parquet --cache BEFORE/calls.sqlite --out REPLAY
 
-The engine settings are those of that run (the lead's ``before_gen.py``: model
+Replaying re-runs the engine's loop with a client that answers nothing: every request of a finished record is found
+in the cache, so the record ends exactly as in the run (same answers, same validation, same attempts); a record
+whose next request is not in the cache is unfinished and left out. The cache is read from a consistent copy
+(SQLite's backup API), so a run writing to it meanwhile is not disturbed.
+
+The engine settings are those of the lead's ``before_gen.py`` (the first before run): model
 ``openai/qwen2.5-coder-1.5b-instruct``, temperature 0.7, top_p 0.95, max_tokens 900, the narrative JSON schema as
-``response_format``, 4 attempts). Writes ``REPLAY/results.parquet`` (uuid, planning_area, status, attempts,
-failure_reasons, texts as JSON: the shape ``before_gen.py`` writes) and ``REPLAY/chosen.parquet``. The cache is
-read from a consistent copy (SQLite's backup API), so a run writing to it meanwhile is not disturbed.
+``response_format``, 4 attempts, 1,800 s per call. Writes ``OUT/results.parquet`` (uuid, planning_area, status,
+attempts, failure_reasons, texts as JSON), ``OUT/chosen.parquet`` and ``OUT/summary.json``.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import json
 import sqlite3
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +56,11 @@ def copy_cache(src: Path, dst: Path) -> None:
         source.backup(target)
 
 
-def replay(chosen: pd.DataFrame, cache_file: Path, model: str, max_attempts: int) -> pd.DataFrame:
+def engine_settings(model: str, max_attempts: int, in_flight: int) -> EngineSettings:
     schema = getattr(prompts, "NARRATIVE_SCHEMA", None)  # main at c873492; this branch's profiles have their own
     if schema is None:
         schema = prompts.COMPACT.answer_schema()
-    settings = EngineSettings(
+    return EngineSettings(
         model=model,
         params={
             "temperature": 0.7,
@@ -61,19 +68,20 @@ def replay(chosen: pd.DataFrame, cache_file: Path, model: str, max_attempts: int
             "max_tokens": 900,
             "response_format": {"type": "json_schema", "json_schema": {"name": "persona_narratives", "schema": schema}},
         },
-        max_in_flight=4,
+        max_in_flight=in_flight,
         timeout_s=1800,
         max_attempts=max_attempts,
         areas=tuple(PLANNING_AREAS),
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "calls.sqlite"
-        copy_cache(cache_file, copy)
-        cache = CallCache(copy)
-        results = asyncio.run(NarrativeEngine(CacheOnlyClient(), cache, settings).run(chosen.to_dict("records")))
-        cache.close()
+
+
+RESULT_COLUMNS = ["uuid", "planning_area", "status", "attempts", "failure_reasons", "texts"]
+
+
+def result_rows(records: list[dict[str, Any]], results: list[Any]) -> list[dict[str, Any]]:
+    """One row per finished record (a record with an unfinished request is left out)."""
     rows = []
-    for rec, res in zip(chosen.to_dict("records"), results, strict=True):
+    for rec, res in zip(records, results, strict=True):
         if any(UNFINISHED in r for r in res.reasons):
             continue
         rows.append(
@@ -86,7 +94,70 @@ def replay(chosen: pd.DataFrame, cache_file: Path, model: str, max_attempts: int
                 "texts": json.dumps(res.texts or {}, ensure_ascii=False),
             }
         )
-    return pd.DataFrame(rows, columns=["uuid", "planning_area", "status", "attempts", "failure_reasons", "texts"])
+    return rows
+
+
+def replay(chosen: pd.DataFrame, cache_file: Path, model: str, max_attempts: int) -> pd.DataFrame:
+    settings = engine_settings(model, max_attempts, in_flight=4)
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "calls.sqlite"
+        copy_cache(cache_file, copy)
+        cache = CallCache(copy)
+        records = chosen.to_dict("records")
+        results = asyncio.run(NarrativeEngine(CacheOnlyClient(), cache, settings).run(records))
+        cache.close()
+    return pd.DataFrame(result_rows(records, results), columns=RESULT_COLUMNS)
+
+
+def narrate(
+    chosen: pd.DataFrame, cache_file: Path, out: Path, api_base: str, model: str, max_attempts: int, in_flight: int,
+    chunk: int,
+) -> dict[str, Any]:  # fmt: skip
+    """Narrate ``chosen`` in its order, ``chunk`` records per engine run, through an OpenAI-compatible server
+    (cache hits first); after each chunk ``results.parquet`` and ``summary.json`` are rewritten."""
+    from persona_assets.core.narratives.client import LiteLLMClient
+
+    settings = engine_settings(model, max_attempts, in_flight)
+    client = LiteLLMClient(model, api_base, request_timeout_s=settings.timeout_s)
+    cache = CallCache(cache_file)
+    rows: list[dict[str, Any]] = []
+    totals = {"calls": 0, "cache_hits": 0, "retries": 0, "prompt_tokens": 0, "completion_tokens": 0}
+    earlier_s, sessions = 0.0, 1
+    if (out / "results.parquet").exists():  # resume: a table from an earlier session keeps its records
+        rows = pd.read_parquet(out / "results.parquet").to_dict("records")
+        chosen = chosen[~chosen["uuid"].astype(str).isin({str(r["uuid"]) for r in rows})]
+        before = json.loads((out / "summary.json").read_text()) if (out / "summary.json").exists() else {}
+        totals = {k: int(before.get(k, 0)) for k in totals}
+        earlier_s, sessions = float(before.get("wall_s", 0.0)), int(before.get("sessions", 1)) + 1
+        print(f"resuming: {len(rows)} records done, {len(chosen)} to go", flush=True)
+    total = len(rows) + len(chosen)
+    started = time.perf_counter()
+    summary: dict[str, Any] = {}
+    for start in range(0, len(chosen), chunk):
+        records = chosen.iloc[start : start + chunk].to_dict("records")
+        engine = NarrativeEngine(client, cache, settings)
+        rows += result_rows(records, asyncio.run(engine.run(records)))
+        for k in totals:
+            totals[k] += int(getattr(engine.stats, k))
+        done = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+        done.to_parquet(out / "results.parquet", index=False)
+        summary = {
+            "name": "narrative_quality_before",
+            "model": model,
+            "prompt_version": getattr(prompts, "PROMPT_VERSION", None),
+            "records": total,
+            "records_done": len(done),
+            "ok": int((done["status"] == "ok").sum()),
+            "wall_s": round(earlier_s + time.perf_counter() - started, 1),
+            "sessions": sessions,
+            **totals,
+            "in_flight": in_flight,
+            "api_base": api_base,
+        }
+        (out / "summary.json").write_text(json.dumps(summary, indent=1))
+        print(f"{len(done)}/{total} records, {summary['ok']} ok, {summary['wall_s']:.0f} s", flush=True)
+    cache.close()
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,11 +167,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--model", default="openai/qwen2.5-coder-1.5b-instruct")
     ap.add_argument("--max-attempts", type=int, default=4)
+    ap.add_argument("--api-base", help="narrate: send cache misses to this OpenAI-compatible server")
+    ap.add_argument("--in-flight", type=int, default=4, help="narrate: requests in flight")
+    ap.add_argument("--chunk", type=int, default=8, help="narrate: records per engine run")
     args = ap.parse_args(argv)
     chosen = pd.read_parquet(args.chosen)
-    done = replay(chosen, args.cache, args.model, args.max_attempts)
     args.out.mkdir(parents=True, exist_ok=True)
-    chosen.to_parquet(args.out / "chosen.parquet", index=False)
+    if (args.out / "chosen.parquet").resolve() != args.chosen.resolve():
+        chosen.to_parquet(args.out / "chosen.parquet", index=False)
+    if args.api_base:
+        summary = narrate(
+            chosen, args.cache, args.out, args.api_base, args.model, args.max_attempts, args.in_flight, args.chunk
+        )
+        print(json.dumps(summary))
+        return 0
+    done = replay(chosen, args.cache, args.model, args.max_attempts)
     done.to_parquet(args.out / "results.parquet", index=False)
     summary = {
         "records": len(chosen),
