@@ -1,20 +1,29 @@
 """Narrative quality before and after issue 13, measured by the narrative report on the same records.
 
-Two steps (the first takes hours on a shared 2-core machine, so it writes partial results as it goes)::
+Both runs narrate the same residents at the same time through one server, so neither gets a quieter machine; they
+take hours on a shared 2-core machine, so both write their finished records as they go and resume from them::
 
-    # the "after" texts: the records of the "before" run, narrated with this branch's engine, the embedded model
-    # (local/qwen2.5-coder-1.5b-instruct behind llama-server, started by the project's own supervisor) and the
-    # prompt profile chosen for it (compact), as NarrativeLLM configures them for make run
-    nice -n 19 python benchmarks/bench_narrative_quality.py narrate --chosen BEFORE/chosen.parquet --out AFTER \\
-        --threads 2
-
+    # the records: the first 3 of every populated area as the pipeline samples and selects them (148,000 residents,
+    # default seed), laid out area by area in turns so that a stopped run has covered the areas evenly
+    python benchmarks/bench_narrative_quality.py choose --out CHOSEN
+    # one llama-server of the embedded model (4 slots, 2 threads, as make run starts it) until SIGTERM
+    python benchmarks/bench_narrative_quality.py serve --url-file URL_FILE
+    # before: main at c873492 (prompt version 2026-11-25.4: one worked example, no field meanings, the old rules)
+    git worktree add /tmp/before c873492; cp CHOSEN/chosen.parquet BEFORE/
+    PYTHONPATH=/tmp/before OPENAI_API_KEY=sk-local-no-key python benchmarks/replay_narratives.py \
+        --chosen BEFORE/chosen.parquet --cache BEFORE/calls.sqlite --out BEFORE --api-base URL --in-flight 2
+    # after: this code, the embedded model's name and the prompt profile chosen for it (compact)
+    python benchmarks/bench_narrative_quality.py narrate --chosen CHOSEN/chosen.parquet --out AFTER \
+        --api-base URL --in-flight 2
     # the report over both, the rules' false-positive rates on the labelled fixture, ten quoted records
     python benchmarks/bench_narrative_quality.py compare --before BEFORE --after AFTER
 
 ``BEFORE`` holds ``chosen.parquet`` (the residents) and ``results.parquet`` (one row per record: uuid,
-planning_area, status, attempts, failure_reasons, texts as JSON) written by the lead's script with main's code at
-c873492 (prompt version 2026-11-25.4: one worked example, no field meanings, the old rules). ``AFTER`` gets
-``narratives.parquet`` (the pipeline's table, ``partition.COLUMNS``), ``summary.json`` and the call cache.
+planning_area, status, attempts, failure_reasons, texts as JSON). ``AFTER`` gets ``narratives.parquet`` (the
+pipeline's table, ``partition.COLUMNS``), ``summary.json`` and the call cache. Without ``--api-base``, ``narrate``
+starts the embedded model itself through the project's supervisor and resource (``--threads``, ``--slots``).
+The finished tables of earlier sessions are kept in ``benchmarks/results/narrative_quality_runs/``: copy them into
+``BEFORE`` and ``AFTER`` and both runs go on with the records still to do.
 
 ``compare`` writes ``benchmarks/results/narrative_quality_before_after.{json,md}`` and
 ``benchmarks/results/compact_profile_records.md`` (ten records of the after run, verbatim).
@@ -282,13 +291,14 @@ def render_markdown(result: dict[str, Any]) -> str:
         f"(`core/narratives/report.py`). {result['records_note']}",
         "",
         f"- **before**: main at {BEFORE_COMMIT} (prompt version `{BEFORE_PROMPT_VERSION}`: one worked example, no "
-        "field meanings, the old validator), llama-server run by the lead's script (4 slots, 4 requests in flight); "
-        "its finished records read back from its call cache (`benchmarks/replay_narratives.py`).",
-        f"- **after**: this branch (prompt version `{COMPACT.prompt_version}`: six rotated worked examples, field "
-        "meanings, the new rules), the embedded model through the project's own supervisor, resource and engine "
-        "(adaptive concurrency).",
-        f"- Model: {MODEL} (Q4_K_M GGUF), llama.cpp `llama-server`, 2 threads, nice 19; machine: "
-        f"{result['machine']['cpu_model']}, 2 cores shared with other work (load average about 8).",
+        "field meanings, the old validator), narrated by `benchmarks/replay_narratives.py` with that commit's "
+        "prompts, engine and validator.",
+        f"- **after**: this code (prompt version `{COMPACT.prompt_version}`: six rotated worked examples, field "
+        "meanings, the new rules), narrated by this script's `narrate` with the pipeline's resource and engine "
+        "(adaptive concurrency under the ceiling).",
+        f"- Model: {MODEL} (Q4_K_M GGUF) in one llama.cpp `llama-server` (4 slots, 2 threads) that both runs "
+        "shared at the same time, each with at most 2 requests in flight; temperature 0.7, top_p 0.95. Machine: "
+        f"{result['machine']['cpu_model']}, {result['machine']['cpu_count']} cores.",
     ]
     if result.get("note"):
         lines += ["", result["note"]]
@@ -466,10 +476,11 @@ def compare(before: Path, after: Path, out_dir: Path, report_dirs: Path | None, 
         "before_all_finished": _side(before_all, residents, before_summary, folder("before_all_finished")),
         "after_run": after_summary,
     }
+    areas = residents["planning_area"].nunique()
     records_note = (
-        f"Before and after: the same {len(common)} records, those both runs finished, of the {len(residents)} the "
-        f"before run chose (3 per area, 42 areas; residents sampled at {BEFORE_COMMIT}, which the current residents "
-        f"suite accepts). The before run had finished {len(before_all)} of them, the after run {len(after_narr)}."
+        f"Before and after: the same {len(common)} records, those both runs finished, of the {len(residents)} "
+        f"residents chosen (the first 3 per area of the pipeline's 148,000-resident sample, {areas} areas). "
+        f"The before run had finished {len(before_all)} of them, the after run {len(after_narr)}."
     )
     result = {
         "name": NAME,
