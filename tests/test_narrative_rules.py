@@ -263,6 +263,31 @@ def test_working_at_a_workplace_is_a_job_for_someone_not_working() -> None:
     assert "occupation" not in reasons("hobbies_and_interests", "Sharon works at her calligraphy daily.", **retired)
 
 
+def test_a_job_title_is_a_job_for_someone_not_working() -> None:
+    retired = {"occupation": "Retired", "labour_force_status": "Outside Labour Force", "industry": None, "age": 66}
+    # verbatim from the embedded model (a retired widow of 66, benchmarks/results/compact_profile_records.md)
+    text = (
+        "Josephine Chiang Peck Jun is a quiet, independent librarian in Bedok who writes books on Chinese culture "
+        "and spends most of her time reading and writing."
+    )
+    assert "occupation" in reasons("persona", text, **retired)
+    assert "occupation" in reasons("persona", "Sharon is an accountant at a small firm.", occupation="Unemployed")
+    assert "occupation" not in reasons("persona", text)  # employed: a title is hers to have
+    for fine in (
+        "Josephine is a retired librarian who writes books about Chinese literature.",
+        "Josephine is a former school teacher who now volunteers at the library.",
+        "Josephine's son is an engineer and her daughter a nurse.",
+        "Josephine was a nurse for thirty years before she retired.",
+        "Josephine hopes that one day she is a manager again.",
+        "Josephine is a keen writer of letters to her grandchildren.",
+    ):
+        assert "occupation" not in reasons("persona", fine, **retired), fine
+    student = {"occupation": "Student", "labour_force_status": "Outside Labour Force", "industry": None, "age": 19}
+    aspiring = "Sharon is an aspiring engineer studying at a polytechnic."
+    assert "occupation" not in reasons("persona", aspiring, **student)
+    assert "occupation" not in reasons("persona", "Sharon is an engineering student at a polytechnic.", **student)
+
+
 def test_a_relatives_profession_is_not_the_persons() -> None:
     assert "profession" not in reasons(
         "cultural_background", "Sharon's mother is a teacher and her father a carpenter."

@@ -17,8 +17,9 @@ Rules (deliberately conservative: they catch clear contradictions, not style; ``
   worship (``practices Buddhism at church``, ``prays at the mosque`` for a Hindu: church, cathedral or chapel
   for Christians, mosque, masjid or surau for Muslims, gurdwara for Sikhs; a temple is left alone, being Buddhist,
   Taoist, Hindu or Sikh); Buddhist and Taoist practice mix freely;
-- ``occupation``: a job (``works as``, ``works at a library``, ``the family's breadwinner``) for someone not
-  working (``works as a national serviceman`` is the status, not a job), or the person retired while employed;
+- ``occupation``: a job (``works as``, ``works at a library``, ``the family's breadwinner``, ``is a quiet
+  librarian``) for someone not working (``works as a national serviceman`` is the status, not a job), or the
+  person retired while employed;
 - ``profession``: in a field about life outside work (sport, arts, travel, food, family, culture, hobbies), a
   present claim of a food, arts, sports or teaching profession or of running a food business (``is a talented
   chef``, ``runs a restaurant``, ``a professional dancer``, ``is a music teacher``) that the occupation and
@@ -144,6 +145,19 @@ JOB = (
     r"(sole|main|family's) breadwinner)\b(?!\s+(?:an?\s+)?(?:full-time\s+)?(?:national serv\w+|nsf|student|homemaker|"
     r"housewife|volunteer)\b)"
 )
+#: "<Name> is a quiet, independent librarian": a present job title said of the person (``is a/an``, up to four
+#: words before it). Titles only (``writer``, ``author``, ``artist``, ``cook`` are also pastimes and are left out);
+#: ``retired``/``former``/``ex-``/``aspiring``/``future``/``trainee`` before the title, a past or hoped-for clause
+#: or a relative's job (``_is_past_or_dream``) are no claim.
+JOB_TITLE = re.compile(
+    r"\bis\s+(?:a|an)\s+((?:[\w,'-]+\s+){0,4}?)(librarian|engineer|nurse|teacher|accountant|doctor|physician|"
+    r"lawyer|manager|clerk|cashier|(?:bus|taxi|lorry|truck|delivery) driver|technician|programmer|software developer|"
+    r"architect|pharmacist|salesperson|salesman|saleswoman|secretary|receptionist|mechanic|electrician|plumber|"
+    r"consultant|analyst|banker|executive|administrator|supervisor|lecturer|professor|scientist|researcher|"
+    r"journalist|cleaner|security guard|civil servant|police officer|social worker|real estate agent|"
+    r"property agent|insurance agent)s?\b"
+)
+_NO_JOB_CLAIM = re.compile(r"\b(retired|former|ex-\w+|aspiring|future|trainee|would-be|student|budding)\b")
 SPOUSE = re.compile(r"\b(?<!late )(wife|husband|spouse)\b|\bmarried to\b")
 #: A spouse denied (``has no wife``, ``without a husband or spouse``): no claim of one.
 NO_SPOUSE = re.compile(r"\b(no|without(?:\s+a|\s+any)?|not\s+have\s+a|never\s+had\s+a|nor\s+a|or)\s*$")
@@ -470,6 +484,15 @@ def _is_past_or_dream(text: str, start: int) -> bool:
     return bool(PAST_OR_DREAM.search(before) or RELATIVES.search(before))
 
 
+def find_job_title(low: str) -> bool:
+    """A present job title said of the person (``JOB_TITLE``): for someone not working, an occupation error."""
+    for m in JOB_TITLE.finditer(low):
+        if _NO_JOB_CLAIM.search(m.group(1) or "") or _is_past_or_dream(low, m.start()):
+            continue
+        return True
+    return False
+
+
 def check_profession(low: str, record: dict[str, Any]) -> bool:
     """A present profession claim in a leisure text that the occupation and industry do not bear out."""
     occupation, industry = record.get("occupation"), record.get("industry")
@@ -692,7 +715,7 @@ def check_text(
         reasons.append(f"marital: {field}")
     if religion in OWN_RELIGION and check_other_religion(low, OWN_RELIGION[religion]):
         reasons.append(f"religion: {field}")
-    if occupation in NOT_WORKING and re.search(JOB, low):
+    if occupation in NOT_WORKING and (re.search(JOB, low) or find_job_title(low)):
         reasons.append(f"occupation: {field}")
     if occupation not in NOT_WORKING and occupation and find_retirement(low, tuple(names)):
         reasons.append(f"occupation: {field}")
