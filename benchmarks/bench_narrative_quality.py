@@ -300,6 +300,17 @@ def render_markdown(result: dict[str, Any]) -> str:
         "shared at the same time, each with at most 2 requests in flight; temperature 0.7, top_p 0.95. Machine: "
         f"{result['machine']['cpu_model']}, {result['machine']['cpu_count']} cores.",
     ]
+    for label, run in (
+        ("before", (result.get("before_all_finished") or {}).get("run", {})),
+        ("after", result.get("after_run") or {}),
+    ):
+        done, wall = run.get("records_done"), run.get("wall_s")
+        if done and wall:
+            lines.append(
+                f"- {label} run: {done} records finished in {wall:,.0f} s ({3600 * done / wall:.1f} records/hour, "
+                f"{run.get('calls', 0)} calls, {run.get('prompt_tokens', 0):,} prompt and "
+                f"{run.get('completion_tokens', 0):,} completion tokens; {run.get('sessions', 1)} session(s))."
+            )
     if result.get("note"):
         lines += ["", result["note"]]
     lines += [
@@ -444,7 +455,8 @@ def _side(narr: pd.DataFrame, residents: pd.DataFrame, run: dict[str, Any], repo
     report = build_narrative_report(narr, residents)
     if report_dir:
         write_narrative_report(report, report_dir, f"narrative report ({report_dir.name})")
-    keep = ("records", "ok", "calls", "cache_hits", "wall_s", "completion_tokens", "truncated_answers")
+    keep = ("records", "records_done", "ok", "calls", "cache_hits", "wall_s", "sessions", "prompt_tokens")
+    keep += ("completion_tokens", "truncated_answers", "in_flight")
     return {
         "prompt_version": ", ".join(sorted(set(narr["prompt_version"].astype(str)))),
         "key_figures": _key_figures(report, narr),
