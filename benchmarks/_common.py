@@ -133,3 +133,36 @@ def lscpu() -> dict[str, Any]:
     return {k: fields[k].strip() for k in ("Model name", "CPU(s)", "Thread(s) per core", "Flags") if k in fields} | {
         "Flags": " ".join(f for f in fields.get("Flags", "").split() if f.startswith(("avx", "fma", "f16c")))
     }
+
+
+def sample_snapshot_residents(total: int, areas: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Residents as the pipeline samples them from the bundled census snapshot (the fitted network, the name model,
+    ``total`` residents allocated over the planning areas, the default seed): a DataFrame per area of ``areas``
+    (default: every populated area, in ``PLANNING_AREAS`` order)."""
+    import pandas as pd
+
+    import census_sources
+    from persona_assets.core.census import area_adult_population, summarise_planning_areas
+    from persona_assets.core.dataset_settings import DEFAULT_BASE_SEED
+    from persona_assets.core.model.allocation import allocate_areas
+    from persona_assets.core.model.network import fit_network
+    from persona_assets.core.model.residents import sample_residents
+    from persona_assets.core.model.tables import build_model_tables
+    from persona_assets.core.names import ENGLISH_LABELS, NameModel, build_name_tokens
+    from persona_assets.core.schema import PLANNING_AREAS
+
+    frames = {n: census_sources.load_table(n) for n in census_sources.TABLES}
+    net = fit_network(build_model_tables(frames))
+    tokens = build_name_tokens(
+        {"cea": frames["cea_name_tokens"]}, frames["chinese_surnames_2000"], pd.read_csv(ENGLISH_LABELS)
+    )
+    names = (NameModel(tokens), frames["cea_name_hashes"])
+    respop, ura = frames["respop_2025"], frames["ura_planning_areas"]
+    alloc = allocate_areas(summarise_planning_areas(respop, ura).set_index("planning_area")["residents_15plus"], total)
+    wanted = areas or tuple(a for a in PLANNING_AREAS if int(alloc.get(a, 0)) > 0)
+    return {
+        a: sample_residents(
+            net, a, area_adult_population(respop, ura, a), int(alloc[a]), DEFAULT_BASE_SEED, names=names
+        )
+        for a in wanted
+    }

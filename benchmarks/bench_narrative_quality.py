@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from _common import REPO_ROOT, RESULTS_DIR, lscpu, machine_info, now_iso
+from _common import REPO_ROOT, RESULTS_DIR, lscpu, machine_info, now_iso, sample_snapshot_residents
 
 from persona_assets.core.narratives.engine import CallCache
 from persona_assets.core.narratives.partition import COLUMNS, narrate_partition
@@ -150,31 +150,10 @@ def choose(out: Path, per_area: int, total: int) -> pd.DataFrame:
     (those ``make run`` narrates with ``records_per_partition=per_area``), from a sample of ``total`` residents
     with the default seed, as the pipeline draws them; laid out area by area in turns (every area's first record,
     then every area's second, ...), so a run stopped early has covered the areas evenly."""
-    import census_sources
-    from persona_assets.core.census import area_adult_population, summarise_planning_areas
-    from persona_assets.core.dataset_settings import DEFAULT_BASE_SEED
-    from persona_assets.core.model.allocation import allocate_areas
-    from persona_assets.core.model.network import fit_network
-    from persona_assets.core.model.residents import sample_residents
-    from persona_assets.core.model.tables import build_model_tables
-    from persona_assets.core.names import ENGLISH_LABELS, NameModel, build_name_tokens
     from persona_assets.core.narratives.partition import select_records
 
-    frames = {n: census_sources.load_table(n) for n in census_sources.TABLES}
-    net = fit_network(build_model_tables(frames))
-    tokens = build_name_tokens(
-        {"cea": frames["cea_name_tokens"]}, frames["chinese_surnames_2000"], pd.read_csv(ENGLISH_LABELS)
-    )
-    names = (NameModel(tokens), frames["cea_name_hashes"])
-    respop, ura = frames["respop_2025"], frames["ura_planning_areas"]
-    alloc = allocate_areas(summarise_planning_areas(respop, ura).set_index("planning_area")["residents_15plus"], total)
     parts = []
-    for area in PLANNING_AREAS:
-        if int(alloc.get(area, 0)) == 0:
-            continue
-        people = sample_residents(
-            net, area, area_adult_population(respop, ura, area), int(alloc[area]), DEFAULT_BASE_SEED, names=names
-        )
+    for people in sample_snapshot_residents(total).values():
         parts.append(select_records(people, per_area).assign(_turn=range(min(per_area, len(people)))))
     chosen = pd.concat(parts, ignore_index=True).sort_values("_turn", kind="stable").drop(columns="_turn")
     out.mkdir(parents=True, exist_ok=True)

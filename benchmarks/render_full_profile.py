@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+from _common import sample_snapshot_residents
 
 from persona_assets.core.narratives.client import LiteLLMClient
 from persona_assets.core.narratives.engine import CallCache, EngineSettings, NarrativeEngine
@@ -31,28 +32,8 @@ OUT = Path(__file__).resolve().parent / "results"
 
 
 def sample_residents_default() -> pd.DataFrame:
-    import census_sources
-    from persona_assets.core.census import area_adult_population, summarise_planning_areas
-    from persona_assets.core.dataset_settings import DEFAULT_BASE_SEED
-    from persona_assets.core.model.allocation import allocate_areas
-    from persona_assets.core.model.network import fit_network
-    from persona_assets.core.model.residents import sample_residents
-    from persona_assets.core.model.tables import build_model_tables
-    from persona_assets.core.names import ENGLISH_LABELS, NameModel, build_name_tokens
-
-    frames = {n: census_sources.load_table(n) for n in census_sources.TABLES}
-    net = fit_network(build_model_tables(frames))
-    tokens = build_name_tokens(
-        {"cea": frames["cea_name_tokens"]}, frames["chinese_surnames_2000"], pd.read_csv(ENGLISH_LABELS)
-    )
-    names = (NameModel(tokens), frames["cea_name_hashes"])
-    respop, ura = frames["respop_2025"], frames["ura_planning_areas"]
-    alloc = allocate_areas(summarise_planning_areas(respop, ura).set_index("planning_area")["residents_15plus"], 2000)
-    parts = [
-        sample_residents(net, a, area_adult_population(respop, ura, a), int(alloc[a]), DEFAULT_BASE_SEED, names=names)
-        for a in ("Bedok", "Woodlands")
-    ]
-    return pd.concat(parts, ignore_index=True)
+    parts = sample_snapshot_residents(2000, ("Bedok", "Woodlands"))
+    return pd.concat(parts.values(), ignore_index=True)
 
 
 def main() -> None:
