@@ -1,8 +1,10 @@
 """Versioned prompt templates, in two profiles.
 
 - ``compact`` (small local models, e.g. the embedded 1.5B model): the record's facts without ethnicity, the Big
-  Five as labels, one concrete sentence per text, and one worked example, rotated per record by a seeded choice
-  (``examples.py``).
+  Five as labels, one concrete sentence per text, no worked example (the answer's JSON schema, enforced by the
+  server's grammar, carries the format). Version 1 showed one of six worked examples rotated per record by a
+  seeded choice (``examples.py``): measured on 78 records, the 1.5B model still pasted the example it was shown
+  (``copy``/``anchor`` were 110 of 180 answers' rejections), so version 2 shows none.
 - ``full`` (capable endpoints), after NVIDIA's published recipe for Nemotron-Personas: every fact including
   ethnicity (never to be named, only shown through practice), the Big Five as descriptive sentences rather than
   labels, "be specific; include a quirk or a habit", persona texts of 1-3 sentences and attribute texts of a
@@ -215,19 +217,19 @@ class PromptProfile:
 
 COMPACT = PromptProfile(
     name="compact",
-    version="1",
+    version="2",
     intro="Write in English about one fictional resident of Singapore described by the facts below.",
     style=(
         "Write each text as one concrete sentence (at most 35 words) about this person's own life in Singapore, "
-        "in your own words: the example shows the format only, never reuse its details. Lists hold 3 to 6 "
-        "distinct short items.",
+        "in your own words; begin each persona text with the person's name. Lists hold 3 to 6 distinct short "
+        "items.",
     ),
     facts=COMPACT_FACTS,
     persona_chars=(MIN_TEXT_CHARS, 500),
     attribute_chars=(MIN_TEXT_CHARS, 500),
     list_items=(MIN_LIST_ITEMS, MAX_LIST_ITEMS),
     big_five_as_sentences=False,
-    shows_example=True,
+    shows_example=False,
 )
 
 FULL = PromptProfile(
@@ -253,6 +255,9 @@ FULL = PromptProfile(
 )
 
 PROFILES: dict[str, PromptProfile] = {p.name: p for p in (COMPACT, FULL)}
+#: Retired prompt versions that showed a worked example rotated per record (``choose_example``): the report needs
+#: them to measure the anchoring of narratives written under them.
+ROTATED_EXAMPLE_VERSIONS = frozenset({f"{PROMPT_VERSION}+compact.1"})
 #: Models below this many parameters (billions, read from the model string) get the ``compact`` profile.
 SMALL_MODEL_PARAMS_B = 7.0
 _SIZE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)([bm])(?![a-z])")
