@@ -272,8 +272,8 @@ def render_markdown(result: dict[str, Any]) -> str:
         f"- **before**: main at {BEFORE_COMMIT} (prompt version `{BEFORE_PROMPT_VERSION}`: one worked example, no "
         "field meanings, the old validator), narrated by `benchmarks/replay_narratives.py` with that commit's "
         "prompts, engine and validator.",
-        f"- **after**: this code (prompt version `{COMPACT.prompt_version}`: six rotated worked examples, field "
-        "meanings, the new rules), narrated by this script's `narrate` with the pipeline's resource and engine "
+        f"- **after**: this code (prompt version `{COMPACT.prompt_version}`: no worked example, field meanings, "
+        "the new rules), narrated by this script's `narrate` with the pipeline's resource and engine "
         "(adaptive concurrency under the ceiling).",
         f"- Model: {MODEL} (Q4_K_M GGUF) in one llama.cpp `llama-server` (4 slots, 2 threads) that both runs "
         "shared at the same time, each with at most 2 requests in flight; temperature 0.7, top_p 0.95. Machine: "

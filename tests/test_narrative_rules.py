@@ -296,17 +296,27 @@ def test_a_relatives_profession_is_not_the_persons() -> None:
 
 
 def test_a_text_reusing_the_shown_examples_terms_is_anchored_and_others_are_not() -> None:
-    from persona_assets.core.narratives.examples import choose_example
+    """Under a profile that shows a rotated worked example (compact v1); compact v2 shows none, so nothing is
+    anchored there (a text can still be a ``copy`` of any example)."""
+    from dataclasses import replace
 
+    from persona_assets.core.narratives.examples import choose_example
+    from persona_assets.core.narratives.prompts import COMPACT
+
+    rotated = replace(COMPACT, version="1", shows_example=True)
     uuids = [f"00000000-0000-5000-8000-{i:012d}" for i in range(40)]
     shown_arjun = next(u for u in uuids if choose_example(u).key == "arjun")
     shown_other = next(u for u in uuids if choose_example(u).key != "arjun")
     text = "Sharon builds payment software at a telecoms company, the colleague everyone asks for help."
-    assert "anchor" in reasons("professional_persona", text, uuid=shown_arjun)
-    assert "anchor" not in reasons("professional_persona", text, uuid=shown_other)  # never shown: her own words
-    assert "anchor" not in reasons(
-        "professional_persona", "Sharon checks insurance claims for a large firm.", uuid=shown_arjun
-    )
+
+    def anchored(text: str, uuid: str, profile=rotated) -> bool:
+        found = check_text("professional_persona", text, {**BASE, "uuid": uuid}, PLANNING_AREAS, profile)
+        return any(r.startswith("anchor") for r in found)
+
+    assert anchored(text, shown_arjun)
+    assert not anchored(text, shown_other)  # never shown: her own words
+    assert not anchored("Sharon checks insurance claims for a large firm.", shown_arjun)
+    assert not anchored(text, shown_arjun, COMPACT)  # compact v2 shows no example
 
 
 def test_find_terms_is_the_n_gram_intersection_it_replaces() -> None:

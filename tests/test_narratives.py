@@ -247,10 +247,20 @@ def test_placeholder_and_duplicate_rules(edit, reason: str) -> None:
     assert any(r.startswith(reason) for r in validate_narrative(obj, rec))
 
 
-def test_the_record_facts_come_after_the_worked_example() -> None:
+def test_the_compact_prompt_shows_no_worked_example_and_a_rotating_profile_puts_it_before_the_facts() -> None:
+    from dataclasses import replace
+
+    from persona_assets.core.narratives.examples import choose_example
+    from persona_assets.core.narratives.prompts import COMPACT
+
     msgs = render_messages(record(3))
-    assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user"]
+    assert [m["role"] for m in msgs] == ["system", "user"]
     assert read_facts(msgs)["full_name"] == "Tan Wei Ming 3"
+    assert not any(e.answer["persona"] in m["content"] for e in ALL_EXAMPLES for m in msgs)
+    rotated = render_messages(record(3), replace(COMPACT, shows_example=True))
+    assert [m["role"] for m in rotated] == ["system", "user", "assistant", "user"]
+    assert choose_example(record(3)["uuid"]).answer["persona"] in rotated[2]["content"]
+    assert read_facts(rotated)["full_name"] == "Tan Wei Ming 3"
 
 
 def test_a_field_level_failure_is_repaired_with_a_follow_up_for_only_those_fields(server, tmp_path: Path) -> None:
