@@ -250,18 +250,35 @@ def _pct(v: Any) -> str:
     return "—" if v is None else f"{100 * float(v):.1f}%"
 
 
-COLUMNS_SHOWN = (("before", "before"), ("after", "after"), ("before_all_finished", "before, all it finished"))
+REPORT_COLUMNS = (
+    ("before", "before"),
+    ("after", "after"),
+    ("before_all_finished", "before, all it finished"),
+    ("earlier", "after, compact v1"),
+)
+
+
+def columns_shown(result: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The report columns of ``result``: before, after, all the before run finished, and an earlier after run
+    (``--earlier``) when one was given."""
+    return tuple((side, label) for side, label in REPORT_COLUMNS if side != "earlier" or result.get("earlier"))
 
 
 def _rows(result: dict[str, Any], part: str, key: str) -> dict[str, dict[str, dict[str, Any]]]:
     """Per shown column, the rows of one report table (``fields``, ``rules``, ``anchoring``) by ``key``."""
     return {
-        side: {r[key]: r for r in result[side]["report"][part]} if result.get(side) else {} for side, _ in COLUMNS_SHOWN
+        side: {r[key]: r for r in result[side]["report"][part]} if result.get(side) else {}
+        for side, _ in columns_shown(result)
     }
 
 
-def render_markdown(result: dict[str, Any]) -> str:
-    key_figures = {side: (result[side] or {}).get("key_figures", {}) for side, _ in COLUMNS_SHOWN}
+def _rule(cells: int) -> str:
+    return "| " + " | ".join(["---"] * cells) + " |"
+
+
+def render_markdown(result: dict[str, Any]) -> str:  # noqa: C901 - one section after another
+    shown = columns_shown(result)
+    key_figures = {side: (result[side] or {}).get("key_figures", {}) for side, _ in shown}
     n = {side: k.get("records", 0) for side, k in key_figures.items()}
     lines = [
         "# Narrative quality before and after issue 13",
@@ -275,6 +292,15 @@ def render_markdown(result: dict[str, Any]) -> str:
         f"- **after**: this code (prompt version `{COMPACT.prompt_version}`: no worked example, field meanings, "
         "the new rules), narrated by this script's `narrate` with the pipeline's resource and engine "
         "(adaptive concurrency under the ceiling).",
+        *(
+            [
+                f"- **after, compact v1**: an earlier after run, over the same records (prompt version "
+                f"`{result['earlier']['prompt_version']}`: one of six worked examples rotated per record by a seeded "
+                "choice, field meanings, the new rules but the occupation job-title rule). It motivated compact v2."
+            ]
+            if result.get("earlier")
+            else []
+        ),
         f"- Model: {MODEL} (Q4_K_M GGUF) in one llama.cpp `llama-server` (4 slots, 2 threads) that both runs "
         "shared at the same time, each with at most 2 requests in flight; temperature 0.7, top_p 0.95. Machine: "
         f"{result['machine']['cpu_model']}, {result['machine']['cpu_count']} cores.",
@@ -294,8 +320,8 @@ def render_markdown(result: dict[str, Any]) -> str:
         lines += ["", result["note"]]
     lines += [
         "",
-        "| figure | " + " | ".join(f"{label} ({n[side]})" for side, label in COLUMNS_SHOWN) + " | target |",
-        "| --- | --- | --- | --- | --- |",
+        "| figure | " + " | ".join(f"{label} ({n[side]})" for side, label in shown) + " | target |",
+        _rule(len(shown) + 2),
     ]
     targets = {
         "ok_rate": "≥ 98%",
@@ -319,17 +345,17 @@ def render_markdown(result: dict[str, Any]) -> str:
     }
     for key, label in labels.items():
         cells = []
-        for side, _ in COLUMNS_SHOWN:
+        for side, _ in shown:
             v = key_figures[side].get(key)
             cells.append(_pct(v) if ("rate" in key or "share" in key) else ("—" if v is None else str(v)))
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {targets.get(key, '')} |")
 
     fields = _rows(result, "fields", "field")
     lines += ["", "## Length (tokens, o200k_base: p10 / p50 / p90) and distinct-3 per field", ""]
-    lines += ["| field | " + " | ".join(label for _, label in COLUMNS_SHOWN) + " |", "| --- | --- | --- | --- |"]
+    lines += ["| field | " + " | ".join(label for _, label in shown) + " |", _rule(len(shown) + 1)]
     for f in LLM_FIELDS:
         cells = []
-        for side, _ in COLUMNS_SHOWN:
+        for side, _ in shown:
             x = fields[side].get(f)
             cells.append(
                 f"{x['tokens_p10']:.0f} / {x['tokens_p50']:.0f} / {x['tokens_p90']:.0f}; {x['distinct_3']:.3f}"
@@ -346,12 +372,12 @@ def render_markdown(result: dict[str, Any]) -> str:
         "`failed`: reasons of records that ended failed; `rejected`: reasons of every rejected answer on the way "
         "(recorded from issue 13 on: the before run has none); `flagged now`: ok texts that today's rules reject.",
         "",
-        "| rule | " + " | ".join(f"{label}: failed / rejected / flagged now" for _, label in COLUMNS_SHOWN) + " |",
-        "| --- | --- | --- | --- |",
+        "| rule | " + " | ".join(f"{label}: failed / rejected / flagged now" for _, label in shown) + " |",
+        _rule(len(shown) + 1),
     ]
     for rule in RULES:
         cells, any_count = [], False
-        for side, _ in COLUMNS_SHOWN:
+        for side, _ in shown:
             r = rules[side].get(rule)
             if not r:
                 cells.append("—")
@@ -379,11 +405,11 @@ def render_markdown(result: dict[str, Any]) -> str:
 
     anchoring = _rows(result, "anchoring", "example")
     lines += ["", "## Anchoring per worked example: records shown it, anchored when shown / when not shown", ""]
-    lines += ["| example | " + " | ".join(label for _, label in COLUMNS_SHOWN) + " |", "| --- | --- | --- | --- |"]
+    lines += ["| example | " + " | ".join(label for _, label in shown) + " |", _rule(len(shown) + 1)]
     examples = sorted({k for side in anchoring.values() for k in side})
     for ex in examples:
         cells = []
-        for side, _ in COLUMNS_SHOWN:
+        for side, _ in shown:
             r = anchoring[side].get(ex)
             cells.append(
                 f"{r['records_shown']}: {_pct(r['anchored_when_shown'])} / {_pct(r['anchored_when_not_shown'])}"
@@ -392,7 +418,7 @@ def render_markdown(result: dict[str, Any]) -> str:
             )
         lines.append(f"| {ex} | " + " | ".join(cells) + " |")
     lines += ["", "## Runs", ""]
-    for side in ("before_all_finished", "after"):
+    for side in ("before_all_finished", "after", "earlier"):
         run = (result.get(side) or {}).get("run") or result.get(f"{side}_run") or {}
         lines.append(f"- {side}: " + (", ".join(f"{k} {v}" for k, v in run.items()) or "—"))
     return "\n".join(lines) + "\n"
@@ -444,14 +470,21 @@ def _side(narr: pd.DataFrame, residents: pd.DataFrame, run: dict[str, Any], repo
     }
 
 
-def compare(before: Path, after: Path, out_dir: Path, report_dirs: Path | None, note: str = "") -> dict[str, Any]:
+def _after_run(folder: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """An after run's narratives table and summary (empty when it has finished nothing yet)."""
+    table, summary = folder / "narratives.parquet", folder / "summary.json"
+    narratives = pd.read_parquet(table) if table.exists() else pd.DataFrame(columns=list(COLUMNS))
+    return narratives, json.loads(summary.read_text()) if summary.exists() else {}
+
+
+def compare(
+    before: Path, after: Path, out_dir: Path, report_dirs: Path | None, note: str = "", earlier: Path | None = None
+) -> dict[str, Any]:
     """Both reports over the records both runs finished (like with like), and the before run's over all it
-    finished. An after run that has finished no record yet gives the before figures alone."""
+    finished; with ``earlier`` (an after run of an earlier version), its report over the compared records it
+    finished too. An after run that has finished no record yet gives the before figures alone."""
     residents = pd.read_parquet(before / "chosen.parquet")
-    table = after / "narratives.parquet"
-    after_narr = pd.read_parquet(table) if table.exists() else pd.DataFrame(columns=list(COLUMNS))
-    summary_file = after / "summary.json"
-    after_summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
+    after_narr, after_summary = _after_run(after)
     before_all = before_table(before)
     before_summary = json.loads((before / "summary.json").read_text()) if (before / "summary.json").exists() else {}
     common = set(after_narr["uuid"].astype(str)) & set(before_all["uuid"].astype(str))
@@ -467,6 +500,11 @@ def compare(before: Path, after: Path, out_dir: Path, report_dirs: Path | None, 
         "before_all_finished": _side(before_all, residents, before_summary, folder("before_all_finished")),
         "after_run": after_summary,
     }
+    if earlier:
+        earlier_narr, earlier_summary = _after_run(earlier)
+        earlier_common = earlier_narr[earlier_narr["uuid"].astype(str).isin(common)]
+        if len(earlier_common):
+            sides["earlier"] = _side(earlier_common, residents, earlier_summary, folder("earlier"))
     areas = residents["planning_area"].nunique()
     records_note = (
         f"Before and after: the same {len(common)} records, those both runs finished, of the {len(residents)} "
@@ -524,6 +562,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--out", type=Path, default=RESULTS_DIR)
     c.add_argument("--reports", type=Path, help="also write both narrative reports (HTML, PNG) here")
     c.add_argument("--note", default="", help="a paragraph for the Markdown (e.g. the state of an unfinished run)")
+    c.add_argument("--earlier", type=Path, help="an after run of an earlier version, reported beside the others")
     args = ap.parse_args(argv)
     if args.step == "narrate":
         narrate(
@@ -536,7 +575,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.step == "serve":
         serve(args.url_file, args.slots, args.threads)
     else:
-        result = compare(args.before, args.after, args.out, args.reports, args.note)
+        result = compare(args.before, args.after, args.out, args.reports, args.note, args.earlier)
         print(render_markdown(result))
     return 0
 
