@@ -261,6 +261,16 @@ def test_working_at_a_workplace_is_a_job_for_someone_not_working() -> None:
     assert "occupation" not in reasons("professional_persona", text)  # employed: a job is hers to have
     assert "occupation" not in reasons("professional_persona", "Sharon worked at a bank for 30 years.", **retired)
     assert "occupation" not in reasons("hobbies_and_interests", "Sharon works at her calligraphy daily.", **retired)
+    # verbatim from the embedded model (a retired woman of 60): the job is over, not claimed
+    ended = "Ching Han Ting has retired from her career as a teacher and is now an active senior citizen."
+    assert "occupation" not in reasons("professional_persona", ended, **retired)
+    assert "occupation" not in reasons("professional_persona", "Sharon used to work as a clerk.", **retired)
+    assert "occupation" not in reasons("family_persona", "Sharon's son works as an engineer.", **retired)
+    # a retired person who is still the breadwinner (the fixture's labelled violation) stays flagged
+    breadwinner = "Sharon is a retired woman who is the sole breadwinner for her two children."
+    assert "occupation" in reasons("family_persona", breadwinner, **retired)
+    unemployed = "Sharon is unemployed and has been working as a software developer for years."
+    assert "occupation" in reasons("professional_persona", unemployed, occupation="Unemployed")
 
 
 def test_a_job_title_is_a_job_for_someone_not_working() -> None:

@@ -477,11 +477,32 @@ def check_other_religion(low: str, allowed: set[str]) -> bool:
     return False
 
 
+def _clause_before(text: str, start: int) -> str:
+    """The clause before ``start``, up to 6 words."""
+    return " ".join(re.split(r"[.;!?,]|\band\b", text[:start])[-1].split()[-6:])
+
+
 def _is_past_or_dream(text: str, start: int) -> bool:
     """Whether the clause before ``start`` (up to 6 words) makes a claim past or hoped-for, not present, or about a
     relative or friend (``her mother is a teacher``) rather than the person."""
-    before = " ".join(re.split(r"[.;!?,]|\band\b", text[:start])[-1].split()[-6:])
+    before = _clause_before(text, start)
     return bool(PAST_OR_DREAM.search(before) or RELATIVES.search(before))
+
+
+#: "retired" that describes the person (``is a retired woman who is the sole breadwinner``), not the job's end
+#: (``retired from her career as a teacher``, ``retired after``).
+_PERSON_RETIRED = re.compile(r"\bretired\b(?!\s+(?:from|after)\b)")
+
+
+def find_job(low: str) -> bool:
+    """A present job said of the person (``JOB``: ``works as``, ``her job``, ``career as a``), not a past one
+    (``retired from her career as a teacher``, ``used to work as``), a hoped-for one or a relative's."""
+    for m in re.finditer(JOB, low):
+        before = _clause_before(low, m.start())
+        if PAST_OR_DREAM.search(_PERSON_RETIRED.sub(" ", before)) or RELATIVES.search(before):
+            continue
+        return True
+    return False
 
 
 def find_job_title(low: str) -> bool:
@@ -715,7 +736,7 @@ def check_text(
         reasons.append(f"marital: {field}")
     if religion in OWN_RELIGION and check_other_religion(low, OWN_RELIGION[religion]):
         reasons.append(f"religion: {field}")
-    if occupation in NOT_WORKING and (re.search(JOB, low) or find_job_title(low)):
+    if occupation in NOT_WORKING and (find_job(low) or find_job_title(low)):
         reasons.append(f"occupation: {field}")
     if occupation not in NOT_WORKING and occupation and find_retirement(low, tuple(names)):
         reasons.append(f"occupation: {field}")
