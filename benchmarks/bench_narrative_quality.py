@@ -289,14 +289,16 @@ def render_markdown(result: dict[str, Any]) -> str:  # noqa: C901 - one section 
         f"- **before**: main at {BEFORE_COMMIT} (prompt version `{BEFORE_PROMPT_VERSION}`: one worked example, no "
         "field meanings, the old validator), narrated by `benchmarks/replay_narratives.py` with that commit's "
         "prompts, engine and validator.",
-        f"- **after**: this code (prompt version `{COMPACT.prompt_version}`: no worked example, field meanings, "
-        "the new rules), narrated by this script's `narrate` with the pipeline's resource and engine "
+        f"- **after**: this code (prompt version `{COMPACT.prompt_version}`: six rotated worked examples, left out "
+        "of a repair after a copy; field meanings, the new rules), narrated by this script's `narrate` with the "
+        "pipeline's resource and engine "
         "(adaptive concurrency under the ceiling).",
         *(
             [
                 f"- **after, compact v1**: an earlier after run, over the same records (prompt version "
-                f"`{result['earlier']['prompt_version']}`: one of six worked examples rotated per record by a seeded "
-                "choice, field meanings, the new rules but the occupation job-title rule). It motivated compact v2."
+                f"`{result['earlier']['prompt_version']}`: the same rotated examples, also shown in a repair after a "
+                "copy; field meanings, the new rules less the latest occupation and religion fixes). It motivated "
+                "compact v3's repair without the example."
             ]
             if result.get("earlier")
             else []

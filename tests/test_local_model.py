@@ -97,7 +97,7 @@ def test_model_names_and_response_formats() -> None:
 def test_continuation_prompt_ends_at_the_open_answer() -> None:
     prompt = continuation_prompt(render_messages({**EXAMPLE_RECORD, "full_name": "Tan Ah Kow"}))
     assert prompt.endswith("\nJSON: ")
-    assert prompt.count("FACTS: ") == 1 and prompt.count("JSON: {") == 0  # the record only: compact shows no example
+    assert prompt.count("FACTS: ") == 2 and prompt.count("JSON: {") == 1  # the worked example, then the record
     assert "Tan Ah Kow" in prompt.rsplit("FACTS: ", 1)[1]
 
 

@@ -18,7 +18,7 @@ from persona_assets.core.narratives.metrics import (
     split_words,
 )
 from persona_assets.core.narratives.partition import COLUMNS
-from persona_assets.core.narratives.prompts import COMPACT, ROTATED_EXAMPLE_VERSIONS
+from persona_assets.core.narratives.prompts import COMPACT, RETIRED_SHOWS_EXAMPLE
 from persona_assets.core.narratives.report import build_narrative_report, main, shown_example, summarise_for_card
 from persona_assets.core.schema import LIST_FIELDS, LLM_FIELDS, PLANNING_AREAS, RESIDENT_COLUMNS
 
@@ -143,7 +143,7 @@ def test_report_figures_on_a_known_table() -> None:
 def test_anchoring_is_measured_against_the_example_each_record_was_shown() -> None:
     """Texts that reuse the retired example's crane and port: anchored when the prompt showed it (an old prompt
     version), counted as background when it did not (compact v1, which showed a rotated example)."""
-    (ROTATED,) = ROTATED_EXAMPLE_VERSIONS
+    (ROTATED,) = [v for v, shown in RETIRED_SHOWS_EXAMPLE.items() if shown]
     recs = [resident(i) for i in range(4)]
     old = RETIRED_EXAMPLES[0].answer
     rows = []
@@ -154,7 +154,9 @@ def test_anchoring_is_measured_against_the_example_each_record_was_shown() -> No
     report = build_narrative_report(pd.DataFrame(rows), pd.DataFrame(recs))
     assert shown_example("2026-11-25.4", recs[0]["uuid"]) == RETIRED_EXAMPLES[0].key
     assert shown_example(ROTATED, recs[2]["uuid"]) == choose_example(recs[2]["uuid"]).key
-    assert shown_example(COMPACT.prompt_version, recs[2]["uuid"]) is None  # compact v2 shows no example
+    assert shown_example(COMPACT.prompt_version, recs[2]["uuid"]) == choose_example(recs[2]["uuid"]).key
+    (zero_shot,) = [v for v, shown in RETIRED_SHOWS_EXAMPLE.items() if not shown]
+    assert shown_example(zero_shot, recs[2]["uuid"]) is None  # compact v2 showed none
     a = report.anchoring.set_index("example")
     assert a.loc[RETIRED_EXAMPLES[0].key, "anchored_when_shown"] == 1.0
     assert a.loc[RETIRED_EXAMPLES[0].key, "anchored_when_not_shown"] == 1.0  # the two compact records reuse it too

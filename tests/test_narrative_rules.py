@@ -244,6 +244,10 @@ def test_going_to_another_religions_place_of_worship_is_practising_it() -> None:
     )
     assert "religion" in reasons("cultural_background", "Sharon prays at the mosque every Friday.", religion="Hinduism")
     assert "religion" in reasons("persona", "Sharon attends a gurdwara near her flat.", religion="Catholic")
+    # verbatim from the embedded model (a Hindu homemaker, compact v2)
+    member = "Vadeevu is also an active member of their local church and participates in religious activities."
+    assert "religion" in reasons("family_persona", member, religion="Hinduism", first_name="Vadeevu")
+    assert "religion" not in reasons("family_persona", "Sharon is a member of the residents' committee.")
     # her own religion's place, a relative taken there, a temple (Buddhist, Taoist, Hindu or Sikh), a landmark seen
     assert "religion" not in reasons("cultural_background", "Sharon attends church every Sunday.", religion="Catholic")
     assert "religion" not in reasons("family_persona", "Sharon takes her mother to church on Sundays.")
@@ -306,27 +310,24 @@ def test_a_relatives_profession_is_not_the_persons() -> None:
 
 
 def test_a_text_reusing_the_shown_examples_terms_is_anchored_and_others_are_not() -> None:
-    """Under a profile that shows a rotated worked example (compact v1); compact v2 shows none, so nothing is
-    anchored there (a text can still be a ``copy`` of any example)."""
     from dataclasses import replace
 
     from persona_assets.core.narratives.examples import choose_example
     from persona_assets.core.narratives.prompts import COMPACT
 
-    rotated = replace(COMPACT, version="1", shows_example=True)
     uuids = [f"00000000-0000-5000-8000-{i:012d}" for i in range(40)]
     shown_arjun = next(u for u in uuids if choose_example(u).key == "arjun")
     shown_other = next(u for u in uuids if choose_example(u).key != "arjun")
     text = "Sharon builds payment software at a telecoms company, the colleague everyone asks for help."
 
-    def anchored(text: str, uuid: str, profile=rotated) -> bool:
+    def anchored(text: str, uuid: str, profile=COMPACT) -> bool:
         found = check_text("professional_persona", text, {**BASE, "uuid": uuid}, PLANNING_AREAS, profile)
         return any(r.startswith("anchor") for r in found)
 
     assert anchored(text, shown_arjun)
     assert not anchored(text, shown_other)  # never shown: her own words
     assert not anchored("Sharon checks insurance claims for a large firm.", shown_arjun)
-    assert not anchored(text, shown_arjun, COMPACT)  # compact v2 shows no example
+    assert not anchored(text, shown_arjun, replace(COMPACT, shows_example=False))  # a profile without examples
 
 
 def test_find_terms_is_the_n_gram_intersection_it_replaces() -> None:

@@ -247,20 +247,30 @@ def test_placeholder_and_duplicate_rules(edit, reason: str) -> None:
     assert any(r.startswith(reason) for r in validate_narrative(obj, rec))
 
 
-def test_the_compact_prompt_shows_no_worked_example_and_a_rotating_profile_puts_it_before_the_facts() -> None:
-    from dataclasses import replace
-
-    from persona_assets.core.narratives.examples import choose_example
-    from persona_assets.core.narratives.prompts import COMPACT
-
+def test_the_record_facts_come_after_the_worked_example() -> None:
     msgs = render_messages(record(3))
-    assert [m["role"] for m in msgs] == ["system", "user"]
+    assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user"]
     assert read_facts(msgs)["full_name"] == "Tan Wei Ming 3"
-    assert not any(e.answer["persona"] in m["content"] for e in ALL_EXAMPLES for m in msgs)
-    rotated = render_messages(record(3), replace(COMPACT, shows_example=True))
-    assert [m["role"] for m in rotated] == ["system", "user", "assistant", "user"]
-    assert choose_example(record(3)["uuid"]).answer["persona"] in rotated[2]["content"]
-    assert read_facts(rotated)["full_name"] == "Tan Wei Ming 3"
+    bare = render_messages(record(3), with_example=False)
+    assert [m["role"] for m in bare] == ["system", "user"] and read_facts(bare)["full_name"] == "Tan Wei Ming 3"
+
+
+def test_a_repair_after_a_copy_leaves_the_example_out_and_any_other_repair_keeps_the_prefix() -> None:
+    """Shown the example it copied, the 1.5B model pasted it back up to four times (compact v1): a copy or
+    anchor repair goes without it; any other repair keeps the first request's prefix (the server's cache)."""
+    from persona_assets.core.narratives.prompts import render_repair_messages
+
+    rec = record(3)
+    first = render_messages(rec)
+    other = render_repair_messages(rec, ["family_persona"], ["marital: family_persona"])
+    assert other[:-1] == first[:-1] and "only these keys: family_persona" in other[-1]["content"]
+    copied = render_repair_messages(rec, ["cultural_background"], ["copy: cultural_background"])
+    assert [m["role"] for m in copied] == ["system", "user"] and copied[0] == first[0]
+    anchored = render_repair_messages(
+        rec, ["cultural_background", "family_persona"], ["anchor: cultural_background", "marital: family_persona"]
+    )
+    assert [m["role"] for m in anchored] == ["system", "user"]
+    assert "do not mention a wife, husband or spouse" not in other[-1]["content"]  # record(3) is married
 
 
 def test_a_field_level_failure_is_repaired_with_a_follow_up_for_only_those_fields(server, tmp_path: Path) -> None:

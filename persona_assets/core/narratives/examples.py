@@ -8,15 +8,13 @@ are several examples, as unlike each other as the record allows (sex, age, herit
 household, area), and each record is shown one of them, chosen by a seeded hash of its uuid
 (``choose_example``): the same record always gets the same example (so a repair shares the first request's
 prompt prefix and the cache key is stable), and each example is seen by about a sixth of the records, which
-was meant to dilute whatever it anchors. It did not: on 78 records the 1.5B model still pasted the example it
-was shown (``copy``/``anchor`` were 110 of 180 answers' rejections), so compact version 2 shows no example at all
-(the answer's JSON schema carries the format) and ``choose_example`` serves only to measure narratives written
-under version 1. The ``full`` profile, for capable models, never showed one.
+dilutes whatever it anchors. Rotation alone did not stop the pasting: shown the example again in a repair, the
+1.5B model pasted it again, so a repair after a ``copy`` or ``anchor`` rejection goes without it
+(``prompts.render_repair_messages``). The ``full`` profile, for capable models, shows none.
 
 ``RETIRED_EXAMPLES`` are examples earlier prompt versions showed (the one worked example of prompt version
-``2026-11-25.4``). None of the examples here is shown any more; the validator's copy rule and the report's
-example-anchoring figure still check them all, so that texts written under the old prompts are measured against
-what their model saw, and newer texts against the background rate.
+``2026-11-25.4``). They are no longer shown; the validator's copy rule and the report's example-anchoring figure
+still check them, so that texts written under the old prompts are measured against what their model saw.
 """
 
 from __future__ import annotations

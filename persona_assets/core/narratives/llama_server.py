@@ -49,8 +49,7 @@ BINARY_ENV = "SG_PERSONAS_LLAMA_SERVER"
 #: the llama.cpp source the binary is built from (``scripts/build_llama_server.sh``): part of the server's key
 SOURCE_PACKAGE = "llama-cpp-python==0.3.36"
 DEFAULT_SLOTS = 4
-#: prompt (~1,000 tokens: system prompt and facts; ~1,500 with compact v1's worked example) + answer (max_tokens
-#: 900) + room, per slot
+#: prompt (~1,500 tokens: system prompt, worked example, facts) + answer (max_tokens 900) + room, per slot
 DEFAULT_CTX_PER_SLOT = 2560
 DEFAULT_LINGER_S = 15.0
 PR_SET_PDEATHSIG = 1

@@ -1,10 +1,12 @@
 """Versioned prompt templates, in two profiles.
 
 - ``compact`` (small local models, e.g. the embedded 1.5B model): the record's facts without ethnicity, the Big
-  Five as labels, one concrete sentence per text, no worked example (the answer's JSON schema, enforced by the
-  server's grammar, carries the format). Version 1 showed one of six worked examples rotated per record by a
-  seeded choice (``examples.py``): measured on 78 records, the 1.5B model still pasted the example it was shown
-  (``copy``/``anchor`` were 110 of 180 answers' rejections), so version 2 shows none.
+  Five as labels, one concrete sentence per text, and one worked example, rotated per record by a seeded choice
+  (``examples.py``). A repair of a text that copied or was anchored to the example is asked for *without* the
+  example: on 78 records of version 1 (which repaired with it) the 1.5B model pasted the same example back, up to
+  four times (``copy``/``anchor``: 110 of 180 answers' rejections, 6 of the 10 failed records). Version 2 showed
+  no example at all: the texts then restated the facts as labels ("a 42-year-old female homemaker living in HDB
+  3-Room Flats", "his big five personality traits"), so version 3 shows the example again.
 - ``full`` (capable endpoints), after NVIDIA's published recipe for Nemotron-Personas: every fact including
   ethnicity (never to be named, only shown through practice), the Big Five as descriptive sentences rather than
   labels, "be specific; include a quirk or a habit", persona texts of 1-3 sentences and attribute texts of a
@@ -217,19 +219,19 @@ class PromptProfile:
 
 COMPACT = PromptProfile(
     name="compact",
-    version="2",
+    version="3",
     intro="Write in English about one fictional resident of Singapore described by the facts below.",
     style=(
         "Write each text as one concrete sentence (at most 35 words) about this person's own life in Singapore, "
-        "in your own words; begin each persona text with the person's name. Lists hold 3 to 6 distinct short "
-        "items.",
+        "in your own words: the example shows the format only, never reuse its details. Begin each persona text "
+        "with the person's name. Lists hold 3 to 6 distinct short items.",
     ),
     facts=COMPACT_FACTS,
     persona_chars=(MIN_TEXT_CHARS, 500),
     attribute_chars=(MIN_TEXT_CHARS, 500),
     list_items=(MIN_LIST_ITEMS, MAX_LIST_ITEMS),
     big_five_as_sentences=False,
-    shows_example=False,
+    shows_example=True,
 )
 
 FULL = PromptProfile(
@@ -255,9 +257,9 @@ FULL = PromptProfile(
 )
 
 PROFILES: dict[str, PromptProfile] = {p.name: p for p in (COMPACT, FULL)}
-#: Retired prompt versions that showed a worked example rotated per record (``choose_example``): the report needs
-#: them to measure the anchoring of narratives written under them.
-ROTATED_EXAMPLE_VERSIONS = frozenset({f"{PROMPT_VERSION}+compact.1"})
+#: Whether retired prompt versions showed a worked example rotated per record (``choose_example``): the report needs
+#: it to measure the anchoring of narratives written under them (current versions: ``PromptProfile.shows_example``).
+RETIRED_SHOWS_EXAMPLE = {f"{PROMPT_VERSION}+compact.1": True, f"{PROMPT_VERSION}+compact.2": False}
 #: Models below this many parameters (billions, read from the model string) get the ``compact`` profile.
 SMALL_MODEL_PARAMS_B = 7.0
 _SIZE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)([bm])(?![a-z])")
@@ -311,12 +313,14 @@ def _facts_json(record: dict[str, Any], profile: PromptProfile) -> str:
     return json.dumps(facts_of(record, profile), ensure_ascii=False, sort_keys=True, default=str)
 
 
-def render_messages(record: dict[str, Any], profile: PromptProfile = COMPACT) -> list[dict[str, str]]:
+def render_messages(
+    record: dict[str, Any], profile: PromptProfile = COMPACT, with_example: bool = True
+) -> list[dict[str, str]]:
     """Chat messages: the profile's system prompt, its worked example (``compact``: one per record, a seeded
-    choice) as a user/assistant turn, then the record's facts. (Base models get the same messages flattened into
-    a continuation prompt by the local provider.)"""
+    choice; left out with ``with_example=False``) as a user/assistant turn, then the record's facts. (Base models
+    get the same messages flattened into a continuation prompt by the local provider.)"""
     messages = [{"role": "system", "content": profile.system_prompt()}]
-    if profile.shows_example:
+    if profile.shows_example and with_example:
         example = choose_example(str(record.get("uuid", record.get("full_name", ""))))
         messages += [
             {"role": "user", "content": f"FACTS: {_facts_json(example.record, profile)}\nWrite the JSON object now."},
@@ -338,12 +342,14 @@ def repair_hint(rule: str, record: dict[str, Any], profile: PromptProfile = COMP
     pron = {"Male": "he/him/his", "Female": "she/her"}.get(str(record.get("sex")), "they")
     occupation, industry = record.get("occupation"), record.get("industry")
     work = f"{occupation} in {industry}" if industry else f"{occupation}"
+    marital = str(record.get("marital_status", "")).lower()
     hints = {
         "name": f"mention {name} by name",
         "sex": f"the person is {str(record.get('sex', '')).lower()}: use {pron}",
         "age": f"the person is {record.get('age')} years old",
-        "marital": f"the person is {str(record.get('marital_status', '')).lower()}"
-        + ("" if record.get("marital_status") == "Married" else ": no wife, husband or spouse"),
+        "marital": f"the person is {marital}"
+        if marital == "married"
+        else f"do not mention a wife, husband or spouse (the person is {marital})",
         "religion": f"the person's religion is {record.get('religion')}: do not describe another faith",
         "occupation": f"the person's occupation or status is {occupation}",
         "profession": f"the person's work is {work}: describe this field as a pastime, not a job",
@@ -369,7 +375,9 @@ def render_repair_messages(
 ) -> list[dict[str, str]]:
     """The original conversation with its last request narrowed to the fields that broke a rule, saying what
     each broken rule means for this record. The rejected answer is *not* shown: small models copy it back.
-    Everything up to the facts is identical to the first request, so a local model reuses its cached prefix."""
+    Everything up to the facts is identical to the first request, so a local model reuses its cached prefix --
+    except after a ``copy`` or ``anchor`` rejection, when the worked example is left out (shown it again, a small
+    model pastes it again)."""
     per_field: dict[str, list[str]] = {}
     for r in reasons:
         f = field_of(r)
@@ -378,7 +386,8 @@ def render_repair_messages(
             if hint not in per_field.setdefault(f, []):
                 per_field[f].append(hint)
     problems = "; ".join(f"{f}: {', '.join(h)}" for f, h in per_field.items())
-    messages = render_messages(record, profile)
+    copied = any(r.split(":", 1)[0].strip() in ("copy", "anchor") for r in reasons)
+    messages = render_messages(record, profile, with_example=not copied)
     messages[-1] = {
         "role": "user",
         "content": f"FACTS: {_facts_json(record, profile)}\nWrite a JSON object with only these keys: "

@@ -49,7 +49,7 @@ from persona_assets.core.narratives.metrics import (
 )
 from persona_assets.core.narratives.partition import select_records
 from persona_assets.core.narratives.places import find_places
-from persona_assets.core.narratives.prompts import COMPACT, FULL, ROTATED_EXAMPLE_VERSIONS, PromptProfile
+from persona_assets.core.narratives.prompts import COMPACT, FULL, RETIRED_SHOWS_EXAMPLE, PromptProfile
 from persona_assets.core.narratives.validate import RULES, check_text
 from persona_assets.core.schema import LIST_FIELDS, LLM_FIELDS, PERSONA_FIELDS, PLANNING_AREAS, TEXT_FIELDS
 
@@ -99,9 +99,8 @@ def shown_example(prompt_version: object, uuid: str) -> str | None:
     text = str(prompt_version or "")
     if "+" not in text:
         return LEGACY_EXAMPLE
-    if text in ROTATED_EXAMPLE_VERSIONS or profile_of(text).shows_example:
-        return choose_example(uuid).key
-    return None
+    shown = RETIRED_SHOWS_EXAMPLE.get(text, profile_of(text).shows_example)
+    return choose_example(uuid).key if shown else None
 
 
 def _as_list(value: Any) -> list[str]:

@@ -115,9 +115,11 @@ RELIGION_WORDS = {
     "Sikhism": r"\bsikhs?\b|\bsikhism\b",
     "Christian": r"\b(christians?|christianity|catholics?|protestants?|methodists?|anglicans?)\b",
 }
-#: going to a religion's place of worship (``attends church``, ``prays at the mosque``): practising it
+#: going to a religion's place of worship (``attends church``, ``prays at the mosque``, ``an active member of her
+#: local church``): practising it
 _GOING = (
-    r"\b(?:attends?|attending|goes to|going to|go to|went to|worships? at|prays? at|at|to)\s+"
+    r"\b(?:attends?|attending|goes to|going to|go to|went to|worships? at|prays? at|members? of|belongs? to|"
+    r"joined|at|to)\s+"
     r"(?:(?:the|a|her|his|their|local|nearby|sunday|weekly|friday)\s+)*"
 )
 WORSHIP_PLACES = {
