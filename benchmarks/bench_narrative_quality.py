@@ -16,14 +16,16 @@ take hours on a shared 2-core machine, so both write their finished records as t
     python benchmarks/bench_narrative_quality.py narrate --chosen CHOSEN/chosen.parquet --out AFTER \
         --api-base URL --in-flight 2
     # the report over both, the rules' false-positive rates on the labelled fixture, ten quoted records
-    python benchmarks/bench_narrative_quality.py compare --before BEFORE --after AFTER
+    python benchmarks/bench_narrative_quality.py compare --before BEFORE --after AFTER [--earlier EARLIER]
 
 ``BEFORE`` holds ``chosen.parquet`` (the residents) and ``results.parquet`` (one row per record: uuid,
 planning_area, status, attempts, failure_reasons, texts as JSON). ``AFTER`` gets ``narratives.parquet`` (the
 pipeline's table, ``partition.COLUMNS``), ``summary.json`` and the call cache. Without ``--api-base``, ``narrate``
 starts the embedded model itself through the project's supervisor and resource (``--threads``, ``--slots``).
-The finished tables of earlier sessions are kept in ``benchmarks/results/narrative_quality_runs/``: copy them into
-``BEFORE`` and ``AFTER`` and both runs go on with the records still to do.
+The finished tables are kept in ``benchmarks/results/narrative_quality_runs/``: ``before/``, ``after/`` (this
+prompt version) and the after runs of earlier compact versions (``after_compact_v1/``: rotated examples, also shown
+in a repair after a copy; ``after_compact_v2/``: no example, stopped after 6 records). Copy them into ``BEFORE`` and
+``AFTER`` and both runs go on with the records still to do; ``--earlier`` puts an earlier run beside them.
 
 ``compare`` writes ``benchmarks/results/narrative_quality_before_after.{json,md}`` and
 ``benchmarks/results/compact_profile_records.md`` (ten records of the after run, verbatim).
