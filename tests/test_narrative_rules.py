@@ -225,6 +225,18 @@ def test_a_denied_spouse_is_no_spouse_and_a_single_mother_is_not_married() -> No
     )
     assert "marital" in reasons("family_persona", "Sharon and her husband share a flat in Bishan.", **widowed)
     assert "marital" in reasons("persona", "Sharon is a single mother who works long hours.")
+    # verbatim from the embedded model (a married homemaker, compact v3)
+    widow = "Vadeevu Menaka d/o Rajoo is a quiet, caring widow in Ang Mo Kio who loves to cook and read."
+    assert "marital" in reasons("persona", widow, first_name="Vadeevu")
+    assert "marital" in reasons("persona", "Sharon is divorced and lives alone in Bishan.")
+    assert "marital" not in reasons("persona", widow, first_name="Vadeevu", **widowed)
+    for fine in (
+        "Sharon's neighbour, who is a widow, comes over for tea.",
+        "Sharon's sister is divorced and lives nearby.",
+        "Sharon takes her widowed mother to the market.",
+        "Sharon cooks for a widow next door.",
+    ):
+        assert "marital" not in reasons("family_persona", fine), fine
 
 
 def test_a_relatives_faith_is_not_the_persons() -> None:

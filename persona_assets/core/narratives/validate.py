@@ -11,7 +11,8 @@ Rules (deliberately conservative: they catch clear contradictions, not style; ``
 - ``age``: an explicit age of the person (``34-year-old``, ``aged 34``, ``in her thirties``) more than 2 years (or
   a decade) off; an age followed by a relation (``her 10-year-old son``) is someone else's;
 - ``marital``: a current spouse for someone single, widowed or divorced (``late`` spouses and denied ones, ``has no
-  wife``, are fine), or ``single``/``unmarried``/``a single mother`` for someone married;
+  wife``, are fine), or ``single``/``unmarried``/``a single mother``/``is a … widow``/``is divorced`` for someone
+  married;
 - ``religion``: an adherent word of another religion (``a devout Muslim`` for a Buddhist) describing the person, not
   a relative or friend (``her grandmother, a devout Catholic``), or the person going to another religion's place of
   worship (``practices Buddhism at church``, ``prays at the mosque`` for a Hindu: church, cathedral or chapel
@@ -466,6 +467,23 @@ def check_spouse(low: str) -> bool:
     return False
 
 
+#: "is a quiet, caring widow", "is divorced": widowhood or divorce said of the person (seen verbatim for a married
+#: woman); a relative's or neighbour's (``her neighbour, who is a widow``) is no claim.
+WIDOWHOOD = re.compile(
+    r"\bis\s+(?:(?:a|an)\s+(?:[\w,'-]+\s+){0,3}?(?:widow|widower|divorcee)\b|(?:now\s+)?(?:widowed|divorced|separated)\b)"
+)
+
+
+def find_widowhood(low: str) -> bool:
+    """Widowhood or divorce said of the person (``WIDOWHOOD``), not of a relative, friend or neighbour named in the
+    six words before (commas included: ``her neighbour, who is a widow``)."""
+    for m in WIDOWHOOD.finditer(low):
+        before = " ".join(re.split(r"[.;!?]", low[: m.start()])[-1].split()[-6:])
+        if not RELATIVES.search(before):
+            return True
+    return False
+
+
 def check_other_religion(low: str, allowed: set[str]) -> bool:
     """An adherent word of another religion, or going to its place of worship, that describes the person, not a
     relative or friend (``her grandmother, who was a Taoist``, ``takes her mother to church``)."""
@@ -732,8 +750,9 @@ def check_text(
         reasons += _age_reasons(low, age, field)
     if marital in ("Single", "Widowed", "Divorced/Separated") and check_spouse(low):
         reasons.append(f"marital: {field}")
-    if marital == "Married" and re.search(
-        r"\b(is single|unmarried|never married|a bachelor|single (mother|father|parent|mum|mom|dad))\b", low
+    if marital == "Married" and (
+        re.search(r"\b(is single|unmarried|never married|a bachelor|single (mother|father|parent|mum|mom|dad))\b", low)
+        or find_widowhood(low)
     ):
         reasons.append(f"marital: {field}")
     if religion in OWN_RELIGION and check_other_religion(low, OWN_RELIGION[religion]):
