@@ -256,14 +256,18 @@ REPORT_COLUMNS = (
     ("before", "before"),
     ("after", "after"),
     ("before_all_finished", "before, all it finished"),
-    ("earlier", "after, compact v1"),
+    ("earlier", "earlier after run"),
 )
 
 
 def columns_shown(result: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     """The report columns of ``result``: before, after, all the before run finished, and an earlier after run
     (``--earlier``) when one was given."""
-    return tuple((side, label) for side, label in REPORT_COLUMNS if side != "earlier" or result.get("earlier"))
+    earlier = result.get("earlier")
+    if not earlier:
+        return tuple((side, label) for side, label in REPORT_COLUMNS if side != "earlier")
+    version = str(earlier.get("prompt_version", "")).split("+")[-1]  # e.g. compact.1
+    return tuple((side, f"after, {version}" if side == "earlier" else label) for side, label in REPORT_COLUMNS)
 
 
 def _rows(result: dict[str, Any], part: str, key: str) -> dict[str, dict[str, dict[str, Any]]]:
@@ -276,6 +280,13 @@ def _rows(result: dict[str, Any], part: str, key: str) -> dict[str, dict[str, di
 
 def _rule(cells: int) -> str:
     return "| " + " | ".join(["---"] * cells) + " |"
+
+
+def _in_flight(result: dict[str, Any], side: str) -> Any:
+    """The most requests a run had in flight (its last session's setting), from its summary."""
+    run = (result.get(side) or {}).get("run") or {}
+    llm = (result.get("after_run") or {}).get("llm", {}) if side == "after" else {}
+    return run.get("in_flight") or llm.get("max_in_flight") or "?"
 
 
 def render_markdown(result: dict[str, Any]) -> str:  # noqa: C901 - one section after another
@@ -292,22 +303,21 @@ def render_markdown(result: dict[str, Any]) -> str:  # noqa: C901 - one section 
         "field meanings, the old validator), narrated by `benchmarks/replay_narratives.py` with that commit's "
         "prompts, engine and validator.",
         f"- **after**: this code (prompt version `{COMPACT.prompt_version}`: six rotated worked examples, left out "
-        "of a repair after a copy; field meanings, the new rules), narrated by this script's `narrate` with the "
-        "pipeline's resource and engine "
-        "(adaptive concurrency under the ceiling).",
+        "of a repair after a copy or anchor; field meanings, the new rules), narrated by this script's `narrate` "
+        "with the pipeline's resource and engine (adaptive concurrency under the ceiling).",
         *(
             [
-                f"- **after, compact v1**: an earlier after run, over the same records (prompt version "
-                f"`{result['earlier']['prompt_version']}`: the same rotated examples, also shown in a repair after a "
-                "copy; field meanings, the new rules less the latest occupation and religion fixes). It motivated "
-                "compact v3's repair without the example."
+                f"- **{shown[-1][1]}**: an earlier after run (prompt version "
+                f"`{result['earlier']['prompt_version']}`), over the compared records it finished; "
+                f"{result.get('earlier_note', '')}"
             ]
             if result.get("earlier")
             else []
         ),
-        f"- Model: {MODEL} (Q4_K_M GGUF) in one llama.cpp `llama-server` (4 slots, 2 threads) that both runs "
-        "shared at the same time, each with at most 2 requests in flight; temperature 0.7, top_p 0.95. Machine: "
-        f"{result['machine']['cpu_model']}, {result['machine']['cpu_count']} cores.",
+        f"- Model: {MODEL} (Q4_K_M GGUF) in one llama.cpp `llama-server` (4 slots, 2 threads) shared by the runs "
+        f"(at most {_in_flight(result, 'before_all_finished')} requests in flight for the before run, "
+        f"{_in_flight(result, 'after')} for the after run; while both ran, each had 2); temperature 0.7, top_p "
+        f"0.95. Machine: {result['machine']['cpu_model']}, {result['machine']['cpu_count']} cores.",
     ]
     for label, run in (
         ("before", (result.get("before_all_finished") or {}).get("run", {})),
@@ -422,7 +432,7 @@ def render_markdown(result: dict[str, Any]) -> str:  # noqa: C901 - one section 
             )
         lines.append(f"| {ex} | " + " | ".join(cells) + " |")
     lines += ["", "## Runs", ""]
-    for side in ("before_all_finished", "after", "earlier"):
+    for side in ("before_all_finished", "after", *(["earlier"] if result.get("earlier") else [])):
         run = (result.get(side) or {}).get("run") or result.get(f"{side}_run") or {}
         lines.append(f"- {side}: " + (", ".join(f"{k} {v}" for k, v in run.items()) or "—"))
     return "\n".join(lines) + "\n"
@@ -482,7 +492,13 @@ def _after_run(folder: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
 
 
 def compare(
-    before: Path, after: Path, out_dir: Path, report_dirs: Path | None, note: str = "", earlier: Path | None = None
+    before: Path,
+    after: Path,
+    out_dir: Path,
+    report_dirs: Path | None,
+    note: str = "",
+    earlier: Path | None = None,
+    earlier_note: str = "",
 ) -> dict[str, Any]:
     """Both reports over the records both runs finished (like with like), and the before run's over all it
     finished; with ``earlier`` (an after run of an earlier version), its report over the compared records it
@@ -520,6 +536,7 @@ def compare(
         "when": now_iso(),
         "records_note": records_note,
         "note": note,
+        "earlier_note": earlier_note,
         "records_compared": len(common),
         **sides,
         "rule_false_positives": rule_false_positives(),
@@ -567,6 +584,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--reports", type=Path, help="also write both narrative reports (HTML, PNG) here")
     c.add_argument("--note", default="", help="a paragraph for the Markdown (e.g. the state of an unfinished run)")
     c.add_argument("--earlier", type=Path, help="an after run of an earlier version, reported beside the others")
+    c.add_argument("--earlier-note", default="", help="what the earlier version did differently")
     args = ap.parse_args(argv)
     if args.step == "narrate":
         narrate(
@@ -579,7 +597,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.step == "serve":
         serve(args.url_file, args.slots, args.threads)
     else:
-        result = compare(args.before, args.after, args.out, args.reports, args.note, args.earlier)
+        result = compare(args.before, args.after, args.out, args.reports, args.note, args.earlier, args.earlier_note)
         print(render_markdown(result))
     return 0
 

@@ -19,7 +19,13 @@ from persona_assets.core.narratives.metrics import (
 )
 from persona_assets.core.narratives.partition import COLUMNS
 from persona_assets.core.narratives.prompts import COMPACT, RETIRED_SHOWS_EXAMPLE
-from persona_assets.core.narratives.report import build_narrative_report, main, shown_example, summarise_for_card
+from persona_assets.core.narratives.report import (
+    build_narrative_report,
+    main,
+    profile_of,
+    shown_example,
+    summarise_for_card,
+)
 from persona_assets.core.schema import LIST_FIELDS, LLM_FIELDS, PLANNING_AREAS, RESIDENT_COLUMNS
 
 
@@ -157,6 +163,7 @@ def test_anchoring_is_measured_against_the_example_each_record_was_shown() -> No
     assert shown_example(COMPACT.prompt_version, recs[2]["uuid"]) == choose_example(recs[2]["uuid"]).key
     (zero_shot,) = [v for v, shown in RETIRED_SHOWS_EXAMPLE.items() if not shown]
     assert shown_example(zero_shot, recs[2]["uuid"]) is None  # compact v2 showed none
+    assert not profile_of(zero_shot).shows_example and profile_of(ROTATED).shows_example
     a = report.anchoring.set_index("example")
     assert a.loc[RETIRED_EXAMPLES[0].key, "anchored_when_shown"] == 1.0
     assert a.loc[RETIRED_EXAMPLES[0].key, "anchored_when_not_shown"] == 1.0  # the two compact records reuse it too

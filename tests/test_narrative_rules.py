@@ -235,6 +235,9 @@ def test_a_denied_spouse_is_no_spouse_and_a_single_mother_is_not_married() -> No
         "Sharon's sister is divorced and lives nearby.",
         "Sharon takes her widowed mother to the market.",
         "Sharon cooks for a widow next door.",
+        "Sharon is a friend of a widow from church.",
+        "Sharon's kitchen is separated from the living room by a sliding door.",
+        "Sharon is divorced from the stress of work on weekends.",
     ):
         assert "marital" not in reasons("family_persona", fine), fine
 
@@ -287,6 +290,14 @@ def test_working_at_a_workplace_is_a_job_for_someone_not_working() -> None:
     assert "occupation" in reasons("family_persona", breadwinner, **retired)
     unemployed = "Sharon is unemployed and has been working as a software developer for years."
     assert "occupation" in reasons("professional_persona", unemployed, occupation="Unemployed")
+    for job in (
+        "Sharon supports her family as the sole breadwinner.",  # a relative named, the claim still hers
+        "Sharon retired from nursing but works as a tutor now.",
+        "Once a week Sharon works at a hawker stall.",
+    ):
+        assert "occupation" in reasons("professional_persona", job, **retired), job
+    for ended in ("Sharon lost her job last year.", "After retiring from her job Sharon took up painting."):
+        assert "occupation" not in reasons("professional_persona", ended, occupation="Unemployed"), ended
 
 
 def test_a_job_title_is_a_job_for_someone_not_working() -> None:

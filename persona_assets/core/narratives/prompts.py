@@ -259,7 +259,7 @@ FULL = PromptProfile(
 PROFILES: dict[str, PromptProfile] = {p.name: p for p in (COMPACT, FULL)}
 #: Whether retired prompt versions showed a worked example rotated per record (``choose_example``): the report needs
 #: it to measure the anchoring of narratives written under them (current versions: ``PromptProfile.shows_example``).
-RETIRED_SHOWS_EXAMPLE = {f"{PROMPT_VERSION}+compact.1": True, f"{PROMPT_VERSION}+compact.2": False}
+RETIRED_SHOWS_EXAMPLE = {"2026-12-10.1+compact.1": True, "2026-12-10.1+compact.2": False}
 #: Models below this many parameters (billions, read from the model string) get the ``compact`` profile.
 SMALL_MODEL_PARAMS_B = 7.0
 _SIZE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)([bm])(?![a-z])")

@@ -23,7 +23,7 @@ import io
 import json
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -89,9 +89,13 @@ class NarrativeReport:
 
 
 def profile_of(prompt_version: object) -> PromptProfile:
-    """The profile a prompt version string names (``…+full.1``); versions before profiles were compact."""
+    """The profile a prompt version string names (``…+full.1``); versions before profiles were compact. A retired
+    version that showed no worked example (``RETIRED_SHOWS_EXAMPLE``) gets its profile without one, so that its
+    texts are not checked for anchoring to an example they were never shown."""
     text = str(prompt_version or "")
-    return FULL if f"+{FULL.name}." in text else COMPACT
+    profile = FULL if f"+{FULL.name}." in text else COMPACT
+    shown = RETIRED_SHOWS_EXAMPLE.get(text)
+    return profile if shown is None or shown == profile.shows_example else replace(profile, shows_example=shown)
 
 
 def shown_example(prompt_version: object, uuid: str) -> str | None:
@@ -99,8 +103,7 @@ def shown_example(prompt_version: object, uuid: str) -> str | None:
     text = str(prompt_version or "")
     if "+" not in text:
         return LEGACY_EXAMPLE
-    shown = RETIRED_SHOWS_EXAMPLE.get(text, profile_of(text).shows_example)
-    return choose_example(uuid).key if shown else None
+    return choose_example(uuid).key if profile_of(text).shows_example else None
 
 
 def _as_list(value: Any) -> list[str]:

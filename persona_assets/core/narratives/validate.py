@@ -470,7 +470,8 @@ def check_spouse(low: str) -> bool:
 #: "is a quiet, caring widow", "is divorced": widowhood or divorce said of the person (seen verbatim for a married
 #: woman); a relative's or neighbour's (``her neighbour, who is a widow``) is no claim.
 WIDOWHOOD = re.compile(
-    r"\bis\s+(?:(?:a|an)\s+(?:[\w,'-]+\s+){0,3}?(?:widow|widower|divorcee)\b|(?:now\s+)?(?:widowed|divorced|separated)\b)"
+    r"\bis\s+(?:(?:a|an)\s+(?:(?!(?:of|for|to|with|from|a|an|the)\b)[\w,'-]+\s+){0,3}?(?:widow|widower|divorcee)\b|"
+    r"(?:now\s+)?(?:widowed\b|divorced\b(?!\s+from\s+(?!(?:her|his)\s+(?:husband|wife|spouse)\b))))"
 )
 
 
@@ -510,16 +511,22 @@ def _is_past_or_dream(text: str, start: int) -> bool:
 
 
 #: "retired" that describes the person (``is a retired woman who is the sole breadwinner``), not the job's end
-#: (``retired from her career as a teacher``, ``retired after``).
-_PERSON_RETIRED = re.compile(r"\bretired\b(?!\s+(?:from|after)\b)")
+#: (``retired from her career as a teacher``, ``retired after``); "once a week" is a habit, not the past.
+_NOT_PAST = re.compile(r"\bretired\b(?!(?:\s+\w+){0,2}\s+(?:from|after)\b)|\bonce\s+(?:a|an|every|or)\b")
+#: a job lost, left or retired from (``lost her job``, ``after retiring from her job``): no present job
+_JOB_ENDED = re.compile(r"\b(?:lost|left|quit|losing|leaving|quitting|between|retir\w*(?:\s+\w+){0,2}\s+from)\s*$")
 
 
 def find_job(low: str) -> bool:
     """A present job said of the person (``JOB``: ``works as``, ``her job``, ``career as a``), not a past one
-    (``retired from her career as a teacher``, ``used to work as``), a hoped-for one or a relative's."""
+    (``retired from her career as a teacher``, ``used to work as``), a hoped-for one or a relative's. The clause
+    ends at ``but`` too (``retired from nursing but works as a tutor`` is a present job); a breadwinner is the
+    person's claim whoever the sentence names (``supports her family as the sole breadwinner``)."""
     for m in re.finditer(JOB, low):
-        before = _clause_before(low, m.start())
-        if PAST_OR_DREAM.search(_PERSON_RETIRED.sub(" ", before)) or RELATIVES.search(before):
+        before = " ".join(re.split(r"[.;!?,]|\b(?:and|but)\b", low[: m.start()])[-1].split()[-6:])
+        if PAST_OR_DREAM.search(_NOT_PAST.sub(" ", before)) or _JOB_ENDED.search(low[: m.start()]):
+            continue
+        if RELATIVES.search(before) and "breadwinner" not in m.group(0):
             continue
         return True
     return False
