@@ -15,6 +15,10 @@ take hours on a shared 2-core machine, so both write their finished records as t
     # after: this code, the embedded model's name and the prompt profile chosen for it (compact)
     python benchmarks/bench_narrative_quality.py narrate --chosen CHOSEN/chosen.parquet --out AFTER \
         --api-base URL --in-flight 2
+    # then all the after run's records in one engine run over its cache, as one partition's run: the revision pass
+    # over texts repeating another record's compares them all (a run in chunks compares within a chunk)
+    python benchmarks/bench_narrative_quality.py narrate --chosen CHOSEN/chosen.parquet --out AFTER \
+        --api-base URL --in-flight 4 --whole
     # the report over both, the rules' false-positive rates on the labelled fixture, ten quoted records
     python benchmarks/bench_narrative_quality.py compare --before BEFORE --after AFTER [--earlier EARLIER]
 
@@ -63,7 +67,7 @@ NAME = "narrative_quality_before_after"
 
 def narrate(
     chosen: Path, out: Path, threads: int, slots: int, chunk: int, first: Path | None, timeout_s: float,
-    api_base: str = "", in_flight: int = 0,
+    api_base: str = "", in_flight: int = 0, whole: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Narrate the records of ``chosen`` in chunks of ``chunk`` (each chunk's rows are written as soon as it is
     done: a run stopped early leaves the finished records in ``narratives.parquet``). ``first``: a results table
@@ -73,7 +77,11 @@ def narrate(
 
     ``api_base``: narrate through that server (``serve``) instead of one the resource starts, as
     ``openai/<model>`` with the compact profile (what the resource picks for the embedded model), at most
-    ``in_flight`` requests at a time: the before run can then share the same server, each run holding half."""
+    ``in_flight`` requests at a time: the before run can then share the same server, each run holding half.
+
+    ``whole``: every record of ``chosen`` in one engine run over the cache (the records done before come from
+    it), so that the revision pass over repeated texts (``repeats.py``) compares them all, as one partition's run
+    does; a run in chunks compares only within a chunk. The totals add to the earlier summary's."""
     from persona_assets.narratives.resources import NarrativeLLM
 
     out.mkdir(parents=True, exist_ok=True)
@@ -105,15 +113,21 @@ def narrate(
     cache = CallCache(out / "calls.sqlite")
     frames: list[pd.DataFrame] = []
     totals: dict[str, Any] = {"calls": 0, "cache_hits": 0, "retries": 0, "truncated_answers": 0}
-    totals |= {"prompt_tokens": 0, "completion_tokens": 0}
+    totals |= {"prompt_tokens": 0, "completion_tokens": 0, "revisions": 0}
     earlier_s, sessions = 0.0, 1
     if (out / "narratives.parquet").exists():  # resume: a table from an earlier session keeps its records
-        frames.append(pd.read_parquet(out / "narratives.parquet"))
-        residents = residents[~residents["uuid"].astype(str).isin(set(frames[0]["uuid"].astype(str)))]
         before = json.loads((out / "summary.json").read_text()) if (out / "summary.json").exists() else {}
         totals = {k: int(before.get(k, 0)) for k in totals}
         earlier_s, sessions = float(before.get("wall_s", 0.0)), int(before.get("sessions", 1)) + 1
-        print(f"resuming: {len(frames[0])} records done, {len(residents)} to go", flush=True)
+        if whole:
+            chunk = max(1, len(residents))
+            print(f"whole: {len(residents)} records in one engine run over the cache", flush=True)
+        else:
+            frames.append(pd.read_parquet(out / "narratives.parquet"))
+            residents = residents[~residents["uuid"].astype(str).isin(set(frames[0]["uuid"].astype(str)))]
+            print(f"resuming: {len(frames[0])} records done, {len(residents)} to go", flush=True)
+    elif whole:
+        chunk = max(1, len(residents))
     total = sum(len(f) for f in frames) + len(residents)
     started = time.perf_counter()
     summary: dict[str, Any] = {}
@@ -569,6 +583,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     n.add_argument("--api-base", default="", help="narrate through this server (serve) instead of starting one")
     n.add_argument("--in-flight", type=int, default=2, help="with --api-base: requests in flight at most")
+    n.add_argument("--whole", action="store_true", help="all records in one engine run (the revision pass sees all)")
     ch = sub.add_parser("choose")
     ch.add_argument("--out", type=Path, required=True)
     ch.add_argument("--per-area", type=int, default=3)
@@ -589,7 +604,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.step == "narrate":
         narrate(
             args.chosen, args.out, args.threads, args.slots, args.chunk, args.first, args.timeout, args.api_base,
-            args.in_flight,
+            args.in_flight, args.whole,
         )  # fmt: skip
     elif args.step == "choose":
         chosen = choose(args.out, args.per_area, args.total)

@@ -15,6 +15,7 @@ from persona_assets.core.narratives.metrics import (
     distinctive_terms,
     find_near_duplicates,
     find_nouns,
+    find_repeats,
     split_words,
 )
 from persona_assets.core.narratives.partition import COLUMNS
@@ -112,6 +113,37 @@ def test_near_duplicates_at_scale_exact_copies_templates_and_distinct_texts() ->
     rng.shuffle(order)
     shuffled = find_near_duplicates([texts[i] for i in order])
     assert [bool(shuffled[order.index(i)]) for i in range(len(texts))] == flags.tolist()
+
+
+def _jaccard(a: list[str], b: list[str]) -> float:
+    sa = {tuple(a[i : i + 3]) for i in range(max(1, len(a) - 2))}
+    sb = {tuple(b[i : i + 3]) for i in range(max(1, len(b) - 2))}
+    return len(sa & sb) / len(sa | sb)
+
+
+def test_repeats_are_the_later_text_of_every_near_duplicate_pair() -> None:
+    """Checked pair by pair against exact Jaccard on a corpus with planted near-duplicates (one or two words
+    changed), chains, exact copies and an empty text: a text is a repeat exactly when an earlier text is its
+    near-duplicate, so the texts that are not repeats hold no near-duplicate pair."""
+    rng = random.Random(3)
+    vocab = [f"w{i}" for i in range(300)]
+    texts: list[list[str]] = []
+    for _ in range(120):
+        if texts and rng.random() < 0.4:
+            base = list(rng.choice(texts)) or [rng.choice(vocab) for _ in range(15)]
+            base[rng.randrange(len(base))] = rng.choice(vocab)  # one word changed: a near-duplicate (or a chain)
+            texts.append(base)
+        else:
+            texts.append([rng.choice(vocab) for _ in range(rng.randint(8, 20))])
+    texts += [list(texts[5]), []]
+    expected = [
+        bool(t) and any(bool(texts[j]) and _jaccard(texts[j], t) >= 0.6 for j in range(i)) for i, t in enumerate(texts)
+    ]
+    repeats = find_repeats(texts)
+    assert repeats.tolist() == expected and 20 < sum(expected) < 100
+    kept = [t for t, r in zip(texts, repeats, strict=True) if not r]
+    assert not find_near_duplicates(kept).any()
+    assert find_repeats([["a", "b", "c"], ["a", "b", "c"], [], []]).tolist() == [False, True, False, False]
 
 
 def test_distinctive_terms_come_from_the_examples_and_exclude_shared_words() -> None:

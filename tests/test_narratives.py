@@ -15,9 +15,10 @@ from persona_assets.core.narratives.client import LiteLLMClient
 from persona_assets.core.narratives.engine import CallCache, EngineSettings, NarrativeEngine, summarise
 from persona_assets.core.narratives.examples import ALL_EXAMPLES
 from persona_assets.core.narratives.prompts import read_facts, render_messages
+from persona_assets.core.narratives.repeats import find_repeated_fields
 from persona_assets.core.narratives.validate import parse_answer, validate_narrative
 from persona_assets.core.schema import LLM_FIELDS
-from persona_assets.testing.llm_server import FAULTS, LLMTestServer, narrative_for
+from persona_assets.testing.llm_server import FAULTS, LLMTestServer, narrative_for, templated_narrative_for
 
 MODEL = "openai/test-model"
 
@@ -143,8 +144,10 @@ def test_each_fault_is_retried_or_resampled_and_no_record_is_lost(server, tmp_pa
         return
     assert all(r.status == "ok" for r in results), [r.reasons for r in results]
     assert server.faults_served[fault] == 6
-    if fault in ("bad_narrative",):
+    if fault == "bad_narrative":
         assert all(r.attempts == 2 for r in results)  # resampled, not retried
+    elif fault == "templated":  # valid, but the same for everyone: the revision pass sends records 1-5 back once
+        assert [r.attempts for r in results] == [1, 2, 2, 2, 2, 2] and eng.stats.revisions == 5
     else:
         assert eng.stats.retries >= 6
 
@@ -292,3 +295,47 @@ def test_an_unparseable_answer_is_regenerated_in_full(server, tmp_path: Path) ->
     results = asyncio.run(engine(server, CallCache(tmp_path / "c.sqlite")).run([record(5)]))
     assert results[0].status == "ok"
     assert all("only these keys" not in b["messages"][-1]["content"] for b in server.bodies)
+
+
+# ------------------------------------------------------------------------------------------ revision pass
+
+
+def test_texts_repeating_an_earlier_record_are_revised_and_a_rerun_makes_no_call(server, tmp_path: Path) -> None:
+    """Every first answer is one template (valid for its record, so the validator passes it): the first record
+    keeps it, the others are sent back for every field as a repair naming the repeat; their revisions (the
+    server's own, distinct answers) are accepted; round 2 finds nothing. An unchanged re-run makes no call."""
+    server.plan = lambda req, n: "templated" if n == 1 else None
+    records = [record(i) for i in range(4)]
+    cache = CallCache(tmp_path / "c.sqlite")
+    eng = engine(server, cache)
+    results = asyncio.run(eng.run(records))
+    assert [r.status for r in results] == ["ok"] * 4 and server.requests == 4 + 3
+    assert eng.stats.revisions == 3 and [r.attempts for r in results] == [1, 2, 2, 2]
+    revision = next(b for b in server.bodies if "only these keys" in b["messages"][-1]["content"])
+    assert "another resident's text reads almost the same" in revision["messages"][-1]["content"]
+    assert results[0].texts == templated_narrative_for({"full_name": "Tan Wei Ming 0", "sex": "Male"})  # kept
+    assert all(f"near_duplicate: {f}" in r.rejected for r in results[1:] for f in LLM_FIELDS)
+    assert not results[0].rejected
+    answers = [r.texts for r in results]
+    assert find_repeated_fields(answers, records) == {}  # no repeat left among the kept texts
+    again = engine(server, cache)
+    assert [r.texts for r in asyncio.run(again.run(records))] == answers and server.requests == 7
+    assert again.stats.calls == 0 and again.stats.revisions == 3  # the same revisions, from the cache
+
+
+def test_a_revision_that_fails_keeps_the_valid_texts_and_records_the_rejection(server, tmp_path: Path) -> None:
+    """Revisions that break a rule leave the records ok with their (valid, repeated) texts; each of the two
+    rounds tries once more, then the repeats stay (the report counts them)."""
+    server.plan = lambda req, n: "templated" if n == 1 else "bad_narrative"
+    records = [record(i) for i in range(3)]
+    eng = engine(server, CallCache(tmp_path / "c.sqlite"), revise_repeats=2)
+    results = asyncio.run(eng.run(records))
+    assert [r.status for r in results] == ["ok"] * 3 and server.requests == 3 + 2 + 2
+    assert [r.attempts for r in results] == [1, 3, 3]
+    templated = [templated_narrative_for({"full_name": r["full_name"], "sex": r["sex"]}) for r in records]
+    assert [r.texts for r in results] == templated
+    assert results[1].rejected.count("near_duplicate: persona") == 2 and "name: persona" in results[1].rejected
+    assert set(find_repeated_fields([r.texts for r in results], records)) == {1, 2}
+    server.seen.clear()  # the first answer of each record is templated again
+    off = engine(server, CallCache(tmp_path / "off.sqlite"), revise_repeats=0)
+    assert [r.attempts for r in asyncio.run(off.run(records))] == [1, 1, 1] and off.stats.revisions == 0

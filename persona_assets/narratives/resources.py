@@ -70,6 +70,8 @@ class NarrativeLLM(ConfigurableResource):
     backoff_base_s: float = 0.5
     timeout_s: float = 0.0  # seconds a call may take; 0: 300 for a remote provider, 1,200 for the embedded server
     max_attempts: int = 4  # generations per record (first answer + repairs or resamples), then failed
+    # rounds of the revision pass: texts repeating an earlier record's of the run are asked for again (0: none)
+    revise_repeats: int = 2
     # where finished calls are kept: a SQLite file (default <dataset root>/cache/llm_calls.sqlite: one machine), or
     # redis://host:port/db, shared by every worker of a distributed run (core/narratives/call_cache.py)
     cache_path: str = ""
@@ -177,6 +179,7 @@ class NarrativeLLM(ConfigurableResource):
             backoff_base_s=self.backoff_base_s,
             timeout_s=self.call_timeout_s(),
             max_attempts=self.max_attempts,
+            revise_repeats=self.revise_repeats,
             areas=areas,
             profile=profile.name,
         )
@@ -193,6 +196,7 @@ class NarrativeLLM(ConfigurableResource):
             "max_tokens": self.max_tokens,
             "max_in_flight": self.in_flight(),
             "max_attempts": self.max_attempts,
+            "revise_repeats": self.revise_repeats,
             "prompt_profile": self.profile().name,
             "prompt_version": self.profile().prompt_version,
         }

@@ -9,7 +9,8 @@ Faults are scripted per request: a queue of one-off faults, and/or a determinist
 (``plan(request, attempt) -> fault``). Each fault in :data:`FAULTS` turns the normal answer into the reply a broken
 provider would send: ``429`` (with ``Retry-After: retry_after_s``, which may be negative), ``500``, ``502`` (an HTML
 page, as gateways send), ``503``, ``timeout`` (sleeps past the client's timeout), ``truncated`` (a cut JSON body),
-``non_json`` (a body that is not JSON), ``bad_narrative`` (valid JSON that fails validation), ``empty`` (an empty
+``non_json`` (a body that is not JSON), ``bad_narrative`` (valid JSON that fails validation), ``templated`` (a valid
+answer that is the same template for every record: near-duplicates for the revision pass), ``empty`` (an empty
 message), ``no_choices`` (``choices: []``), ``null_message`` (``message: null``), ``non_string_content``
 (``content: 42``), ``string_usage`` (``usage`` counts as strings), ``context_window`` (a 400 saying the context
 length is exceeded), and any other three-digit status (``"401"``, ``"403"``…) with an OpenAI error body. To add
@@ -52,14 +53,117 @@ OVERLOAD_MODES = ("queue", "reject")
 REASONING_TOKENS = 120  # reasoning tokens of every answer when ``reasoning`` is on
 
 
+#: Everyday pastimes the canned answers draw from (by a digest of the facts), so that two residents' texts differ in
+#: more than their names: a templated answer would be a near-duplicate of every other record's, which the
+#: engine's revision pass (``repeats.py``) sends back.
+PASTIMES = (
+    "badminton",
+    "chess",
+    "baking",
+    "gardening",
+    "jogging",
+    "swimming",
+    "photography",
+    "sketching",
+    "karaoke",
+    "mahjong",
+    "birdwatching",
+    "calligraphy",
+    "crochet",
+    "origami",
+    "board games",
+    "yoga",
+    "table tennis",
+    "bowling",
+    "kite flying",
+    "fishing",
+    "pottery",
+    "knitting",
+    "journaling",
+    "podcasts",
+    "jigsaw puzzles",
+    "sudoku",
+    "crosswords",
+    "film nights",
+    "line dancing",
+    "reading",
+    "walking",
+    "guitar",
+    "piano",
+    "drawing",
+    "sewing",
+    "volleyball",
+    "basketball",
+    "archery",
+    "rock climbing",
+    "watercolours",
+    "ukulele",
+    "aquariums",
+    "bonsai",
+    "stamp collecting",
+    "model kits",
+    "quizzes",
+    "darts",
+    "squash",
+    "ice skating",
+    "bird photography",
+    "woodwork",
+    "embroidery",
+    "scrabble",
+    "poetry",
+    "astronomy",
+    "comics",
+    "magic tricks",
+    "puppetry",
+    "cross stitch",
+    "rollerblading",
+    "kayaking",
+    "frisbee",
+    "harmonica",
+    "terrariums",
+)
+
+
+def _pastimes(digest: bytes, k: int) -> list[str]:
+    """``k`` different pastimes chosen by the bytes of ``digest``."""
+    pool, out = list(PASTIMES), []
+    for b in digest[:k]:
+        out.append(pool.pop(b % len(pool)))
+    return out
+
+
 def narrative_for(facts: dict[str, Any]) -> dict[str, Any]:
     """A canned answer in character that passes validation under every prompt profile (attribute texts have a
-    second sentence, for the ``full`` profile's paragraph-length bounds); each text ends with a digest of all the
-    facts, so two residents who share a name, sex and area (common at 148,000 records) still get texts of their
-    own, as the narratives suite requires."""
+    second sentence, for the ``full`` profile's paragraph-length bounds); each text names pastimes chosen by a
+    digest of all the facts and the field and ends with that digest, so that two residents -- even two who share
+    a name, sex and area (common at 148,000 records) -- get texts of their own, as the narratives suite requires,
+    and not near-duplicates of each other."""
     name = facts.get("full_name", "The resident")
-    tag = hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    facts_json = json.dumps(facts, sort_keys=True, default=str)
+    digest = hashlib.sha256(facts_json.encode()).hexdigest()
+    tag = f"{digest[:4]} {digest[4:8]} {digest[8:12]}"
     area = facts.get("planning_area", "Singapore")
+    pron = "he" if facts.get("sex") == "Male" else "she"
+    poss = "his" if facts.get("sex") == "Male" else "her"
+    out: dict[str, Any] = {}
+    for f in LLM_FIELDS:
+        picks = _pastimes(hashlib.sha256(f"{f}/{facts_json}".encode()).digest(), 8)
+        if f in LIST_FIELDS:
+            out[f] = picks[:5]
+        else:
+            out[f] = (
+                f"{name} lives in {area}, where {pron} spends {poss} weekends on {', '.join(picks[:5])} "
+                f"and {picks[5]} ({f.replace('_', ' ')}, note {tag})."
+            )
+            if f not in PERSONA_FIELDS:
+                out[f] += f" On weekday evenings {pron} makes time for {picks[6]} and {picks[7]} after dinner."
+    return out
+
+
+def templated_narrative_for(facts: dict[str, Any]) -> dict[str, Any]:
+    """A valid answer that is one template for everyone (only the name and pronouns change), as a small model
+    writes: every record's texts are near-duplicates of every other's (the ``templated`` fault)."""
+    name = facts.get("full_name", "The resident")
     pron = "he" if facts.get("sex") == "Male" else "she"
     poss = "his" if facts.get("sex") == "Male" else "her"
     out: dict[str, Any] = {}
@@ -68,8 +172,8 @@ def narrative_for(facts: dict[str, Any]) -> dict[str, Any]:
             out[f] = ["reading", "cooking", "walking"]
         else:
             out[f] = (
-                f"{name} lives in {area}, where {pron} spends {poss} weekends at the hawker centre "
-                f"and the park connector ({f.replace('_', ' ')}, note {tag})."
+                f"{name} spends {poss} weekends at the hawker centre and the park connector near home, where {pron} "
+                f"meets old friends ({f.replace('_', ' ')})."
             )
             if f not in PERSONA_FIELDS:
                 out[f] += f" On weekday evenings {pron} keeps a notebook of the stalls and routes {pron} likes best."
@@ -186,6 +290,11 @@ def _bad_narrative(srv: LLMTestServer, request: dict[str, Any], body: dict[str, 
     return _edit(body, lambda b: b["choices"][0]["message"].update(content=json.dumps(answer)))
 
 
+def _templated(srv: LLMTestServer, request: dict[str, Any], body: dict[str, Any]) -> Reply:
+    answer = templated_narrative_for(facts_of(request) or {})
+    return _edit(body, lambda b: b["choices"][0]["message"].update(content=json.dumps(answer)))
+
+
 def _cut(reply: Reply) -> Reply:
     code, data, headers = reply
     return code, data[: len(data) // 2], headers
@@ -207,6 +316,7 @@ FAULTS: dict[str, Fault] = {
     "truncated": lambda srv, req, body: _cut(json_reply(body)),
     "non_json": lambda srv, req, body: (200, b"<html>upstream proxy error</html>", {"Content-Type": JSON}),
     "bad_narrative": _bad_narrative,
+    "templated": _templated,
     "empty": lambda srv, req, body: _edit(body, lambda b: b["choices"][0]["message"].update(content="")),
     "no_choices": lambda srv, req, body: _edit(body, lambda b: b.update(choices=[])),
     "null_message": lambda srv, req, body: _edit(body, lambda b: b["choices"][0].update(message=None)),

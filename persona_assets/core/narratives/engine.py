@@ -5,6 +5,12 @@ for every provider, a durable cache of finished calls, validation and resampling
 Every record ends ``ok`` (texts accepted) or ``failed`` with reasons; nothing is dropped. Transport failures
 that outlast the retries are *not* cached, so a re-run retries exactly those records; finished calls (accepted
 or rejected by validation) are cached, so an unchanged re-run makes zero calls.
+
+After every record of a run has an answer, a *revision pass* (``EngineSettings.revise_repeats`` rounds) asks
+again for the texts that repeat an earlier record's (``repeats.find_repeated_fields``: near-duplicates, which the
+per-record validator cannot see), as a repair of those fields; a revision that fails (a rule, a parse error, a
+cut answer, the transport) leaves the record with its valid texts, and its rejection is recorded. Decided in
+record order from the answers alone, so an unchanged re-run makes the same revisions -- from the cache.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,6 +37,7 @@ from persona_assets.core.narratives.prompts import (
     render_repair_messages,
     request_key,
 )
+from persona_assets.core.narratives.repeats import find_repeated_fields
 from persona_assets.core.narratives.validate import parse_answer, validate_narrative
 
 
@@ -152,6 +159,7 @@ class EngineStats:
     concurrency_limit: float = 0.0  # at the end of the run
     settled_limit: float = 0.0  # time-weighted mean over the second half of the run
     limit_cuts: Counter[str] = field(default_factory=Counter)  # overload / queueing
+    revisions: int = 0  # records sent back by the revision pass (each round counts its own)
 
 
 @dataclass
@@ -170,6 +178,7 @@ class EngineSettings:
     profile: str = COMPACT.name  # the prompt profile (``prompts.PROFILES``)
     truncation_room: float = 1.5  # after an answer cut at max_tokens, the next attempt gets this much more room
     max_tokens_cap: int = 4096
+    revise_repeats: int = 2  # rounds of the revision pass over texts repeating another record's (0: none)
 
 
 def attempt_seed(uuid: str, attempt: int) -> int:
@@ -257,6 +266,46 @@ class NarrativeEngine:
             }
         return params
 
+    async def _ask(
+        self, record: dict[str, Any], attempt: int, fields: list[str] | None, reasons: list[str], room: float = 1.0
+    ) -> tuple[Completion, dict[str, Any]]:
+        """One generation: the full request, or (``fields``) a repair of those fields for ``reasons``."""
+        profile = PROFILES[self.settings.profile]
+        if fields:
+            messages = render_repair_messages(record, fields, reasons, profile)
+        else:
+            messages = render_messages(record, profile)
+        params = self._params(str(record["uuid"]), attempt, fields, room)
+        key = request_key(self.settings.model, messages, params, attempt, profile.prompt_version)
+        return await self._call(key, messages, params), params
+
+    async def revise(self, record: dict[str, Any], result: NarrativeResult, reasons: list[str]) -> NarrativeResult:
+        """Ask again, as a repair, for the fields of an ok ``result`` that ``reasons`` name (texts repeating
+        another record's); the answer is validated with the rest of the texts like any repair. When it fails, the
+        record keeps its texts (they were valid) and the rejection is recorded; a transport failure changes
+        nothing but the record of the rejection."""
+        assert result.status == "ok" and result.texts is not None
+        fields = sorted({f for r in reasons if (f := field_of(r))})
+        attempt, rejected = result.attempts, [*result.rejected, *reasons]
+        try:
+            completion, params = await self._ask(record, attempt, fields, reasons)
+        except (TransientError, PermanentError):
+            return replace(result, rejected=rejected)
+        if completion.finish_reason == "length":
+            cut = f"truncated: answer cut at max_tokens={params.get('max_tokens')}"
+            return replace(result, attempts=attempt + 1, rejected=[*rejected, cut])
+        part, error = parse_answer(completion.text)
+        missing = [f for f in fields if part is None or f not in part]
+        if error or missing:
+            error = error or f"parse: repair missing {missing[0]}"
+            return replace(result, attempts=attempt + 1, rejected=[*rejected, error])
+        assert part is not None
+        candidate = {**result.texts, **{f: part[f] for f in fields}}
+        broken = validate_narrative(candidate, record, self.settings.areas, PROFILES[self.settings.profile])
+        if broken:
+            return replace(result, attempts=attempt + 1, rejected=[*rejected, *broken])
+        return replace(result, texts=candidate, attempts=attempt + 1, rejected=rejected)
+
     async def narrate(self, record: dict[str, Any]) -> NarrativeResult:
         """Generate, validate, and then either *repair* (ask again for only the fields that broke a rule, when
         every reason names a field) or regenerate in full (unparseable answers, cross-field problems), up to
@@ -272,14 +321,8 @@ class NarrativeEngine:
         for attempt in range(self.settings.max_attempts):
             fields = sorted({f for r in reasons if (f := field_of(r))}) if obj is not None else []
             repair = bool(fields) and all(field_of(r) for r in reasons)
-            if repair:
-                messages = render_repair_messages(record, fields, reasons, profile)
-            else:
-                messages = render_messages(record, profile)
-            params = self._params(uuid, attempt, fields if repair else None, room)
-            key = request_key(self.settings.model, messages, params, attempt, profile.prompt_version)
             try:
-                completion = await self._call(key, messages, params)
+                completion, params = await self._ask(record, attempt, fields if repair else None, reasons, room)
             except TransientError as exc:
                 reason = f"transport: {exc.kind} after retries"
                 return NarrativeResult(uuid, "failed", None, [reason], attempt + 1, rejected)
@@ -325,17 +368,29 @@ class NarrativeEngine:
         s = self.settings
         self.limiter = AdaptiveLimit(s.max_in_flight, initial=s.initial_in_flight, adaptive=s.adaptive)
         results: list[NarrativeResult | None] = [None] * len(records)
-        todo = iter(enumerate(records))
 
-        async def lane() -> None:
-            for i, record in todo:  # lanes share one iterator: each record is taken exactly once
-                results[i] = await self.narrate(record)
+        async def lanes(todo: list[tuple[int, Any]], step: Any) -> None:
+            pending = iter(todo)
+
+            async def lane() -> None:
+                for i, job in pending:  # lanes share one iterator: each record is taken exactly once
+                    results[i] = await step(records[i], job)
+
+            async with asyncio.TaskGroup() as group:  # a lane that raises cancels the others: no orphaned calls
+                for _ in range(min(self.window(), len(todo))):
+                    group.create_task(lane())
 
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="narrative-cache-writer")
         try:
-            async with asyncio.TaskGroup() as lanes:  # a lane that raises cancels the others: no orphaned calls
-                for _ in range(min(self.window(), len(records))):
-                    lanes.create_task(lane())
+            await lanes([(i, None) for i in range(len(records))], lambda record, _: self.narrate(record))
+            for _ in range(s.revise_repeats):
+                answers = [r.texts if r is not None and r.status == "ok" else None for r in results]
+                repeats = find_repeated_fields(answers, records)
+                if not repeats:
+                    break
+                self.stats.revisions += len(repeats)
+                todo = [(i, (results[i], reasons)) for i, reasons in sorted(repeats.items())]
+                await lanes(todo, lambda record, job: self.revise(record, *job))
         except BaseExceptionGroup as group:
             raise group.exceptions[0] from group  # the first failure itself, not a group, for the caller
         finally:

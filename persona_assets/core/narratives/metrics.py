@@ -9,9 +9,10 @@ and example anchoring. Pure Python and numpy (no Dagster, no NLP library).
 - **distinct-n** (Li et al., 2016): distinct n-grams / all n-grams of one field, over all its texts.
 - **Near-duplicates**: word 3-gram shingle sets compared by Jaccard similarity; candidate pairs from MinHash
   (128 hashes, 32 bands of 4: a pair at Jaccard 0.6 is a candidate with probability 0.99), each candidate pair
-  then checked exactly, so a pair is only counted at a true Jaccard of at least the threshold (a band shared by
-  more than ``BUCKET_ALL_PAIRS`` texts contributes its neighbouring pairs and pairs with its first text, to stay
-  linear on templated corpora). Identical texts are near-duplicates outright and go through MinHash once.
+  whose signatures agree on at least ``0.6 - ESTIMATE_MARGIN`` of the hashes then checked exactly, so a pair is
+  only counted at a true Jaccard of at least the threshold (a band shared by more than ``BUCKET_ALL_PAIRS`` texts
+  contributes its neighbouring pairs and pairs with its first text, to stay linear on templated corpora).
+  Identical texts are near-duplicates outright and go through MinHash once.
 - **Nouns** (a heuristic, no tagger): the head of each noun phrase, taken as the last word of a run of content
   words that follows a determiner, possessive, number or preposition and ends at punctuation or a function word
   ("at the community **centre** on Sundays"), plus the last word of each list item ("evening **walks**").
@@ -34,18 +35,22 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from persona_assets.core.narratives.examples import ALL_EXAMPLES, WorkedExample
 from persona_assets.core.narratives.prompts import PROFILES
-from persona_assets.core.schema import PLANNING_AREAS
+from persona_assets.core.schema import LIST_FIELDS, PLANNING_AREAS
 
 TOKEN_ENCODING = "o200k_base"
 NEAR_DUPLICATE_JACCARD = 0.6
 SHINGLE_WORDS = 3
 MINHASH_PERMUTATIONS, MINHASH_BANDS = 128, 32
 BUCKET_ALL_PAIRS = 50  # texts sharing a band: all pairs are checked up to this many, else neighbours and the first
+#: a candidate pair is checked exactly when its MinHash estimate is at least the threshold less this (the estimate's
+#: standard error at Jaccard 0.6 over 128 hashes is 0.043: a true pair is skipped with probability about 1e-6)
+ESTIMATE_MARGIN = 0.2
 ANCHOR_MIN_TERMS = 2
 NAME_TOKEN = "<name>"
 
@@ -117,6 +122,18 @@ GENERIC_WORDS = _words(
 )
 
 # ------------------------------------------------------------------------------------------------ words, tokens
+
+
+def list_items(value: Any) -> list[str]:
+    """A list field's items as strings (a numpy array from parquet, a list or a tuple); anything else: none."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    return [str(x) for x in value] if isinstance(value, list | tuple) else []
+
+
+def field_text(field: str, value: Any) -> str:
+    """One field's answer as one text: a list field's items joined by ``"; "``, a missing text empty."""
+    return "; ".join(list_items(value)) if field in LIST_FIELDS else ("" if value is None else str(value))
 
 
 def list_name_tokens(names: Iterable[object]) -> tuple[str, ...]:
@@ -229,63 +246,91 @@ def _shingles_by_text(word_lists: Sequence[Sequence[str]]) -> tuple[np.ndarray, 
     return text[keep], shingle[keep]
 
 
-def find_near_duplicates(word_lists: Sequence[Sequence[str]], threshold: float = NEAR_DUPLICATE_JACCARD) -> np.ndarray:
-    """Per text: does another text of the list have a shingle Jaccard similarity of at least ``threshold``?
+def _near_duplicate_links(
+    word_lists: Sequence[Sequence[str]], threshold: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The near-duplicate pairs of ``word_lists``, folded per *distinct* text (the same words; distinct texts are
+    numbered in order of first occurrence): ``(which, copies, earlier, later)`` -- each text's distinct text, how
+    many texts share it, and whether a distinct text has a near-duplicate before / after it in that order.
 
-    Linear in the corpus and vectorised, so that it holds at 148,000 records x 13 fields: identical texts (the same
-    words) are near-duplicates of each other outright, and only one copy of each goes through MinHash; each
-    distinct shingle is hashed by the permutations once (texts share most of their 3-grams); bands are grouped by
-    sorting; candidate pairs whose texts are both flagged already are skipped before the exact check."""
+    Linear in the corpus and vectorised, so that it holds at 148,000 records x 13 fields: only one copy of each
+    distinct text goes through MinHash; each distinct shingle is hashed by the permutations once (texts share most
+    of their 3-grams); bands are grouped by sorting; a candidate pair is checked exactly once, and only when the
+    agreement of its two signatures (an estimate of its Jaccard similarity) is within ``ESTIMATE_MARGIN`` of the
+    threshold."""
     n = len(word_lists)
-    if n < 2:
-        return np.zeros(n, dtype=bool)
     first: dict[tuple[str, ...], int] = {}  # words -> index of the distinct text
     which = np.fromiter((first.setdefault(tuple(w), len(first)) for w in word_lists), dtype=np.int64, count=n)
     distinct = list(first)
     copies = np.bincount(which, minlength=len(distinct))
+    earlier = np.zeros(len(distinct), dtype=bool)
+    later = np.zeros(len(distinct), dtype=bool)
+    if len(distinct) < 2:
+        return which, copies, earlier, later
     text, shingle = _shingles_by_text(distinct)
     sizes = np.bincount(text, minlength=len(distinct))
-    found = (copies > 1) & (sizes > 0)  # per distinct text
     has = np.flatnonzero(sizes > 0)
-    if len(has) >= 2:
-        offsets = np.concatenate([[0], np.cumsum(sizes[has])[:-1]])
-        unique, inverse = np.unique(shingle, return_inverse=True)
-        seeds = _mix(np.arange(1, MINHASH_PERMUTATIONS + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))
-        signatures = np.empty((len(has), MINHASH_PERMUTATIONS), dtype=np.uint64)
-        for j in range(0, MINHASH_PERMUTATIONS, 16):  # in slices, to bound memory on large corpora
-            hashed = _mix(unique[:, None] ^ seeds[None, j : j + 16])  # each distinct shingle once
-            signatures[:, j : j + 16] = np.minimum.reduceat(hashed[inverse.ravel()], offsets, axis=0)
-        bounds = np.concatenate([[0], np.cumsum(sizes)])
-        sets: dict[int, frozenset[int]] = {}
+    if len(has) < 2:
+        return which, copies, earlier, later
+    offsets = np.concatenate([[0], np.cumsum(sizes[has])[:-1]])
+    unique, inverse = np.unique(shingle, return_inverse=True)
+    seeds = _mix(np.arange(1, MINHASH_PERMUTATIONS + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    signatures = np.empty((len(has), MINHASH_PERMUTATIONS), dtype=np.uint64)
+    for j in range(0, MINHASH_PERMUTATIONS, 16):  # in slices, to bound memory on large corpora
+        hashed = _mix(unique[:, None] ^ seeds[None, j : j + 16])  # each distinct shingle once
+        signatures[:, j : j + 16] = np.minimum.reduceat(hashed[inverse.ravel()], offsets, axis=0)
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    row_of = np.full(len(distinct), -1, dtype=np.int64)
+    row_of[has] = np.arange(len(has))
+    rows = MINHASH_PERMUTATIONS // MINHASH_BANDS
+    codes = []
+    for b in range(MINHASH_BANDS):
+        key = np.zeros(len(has), dtype=np.uint64)
+        for r in range(b * rows, (b + 1) * rows):
+            key = _mix(key ^ signatures[:, r])
+        left, right = _band_pairs(key, has)
+        codes.append(np.minimum(left, right) * len(distinct) + np.maximum(left, right))
+    pairs = np.unique(np.concatenate(codes))  # each candidate pair once
+    lo, hi = pairs // len(distinct), pairs % len(distinct)
+    estimate = np.empty(len(pairs))
+    for j in range(0, len(pairs), 1 << 14):  # the signatures' agreement estimates the Jaccard similarity
+        a, c = row_of[lo[j : j + (1 << 14)]], row_of[hi[j : j + (1 << 14)]]
+        estimate[j : j + (1 << 14)] = (signatures[a] == signatures[c]).mean(axis=1)
+    likely = estimate >= threshold - ESTIMATE_MARGIN
+    for a, c in zip(lo[likely].tolist(), hi[likely].tolist(), strict=True):
+        sa = set(shingle[bounds[a] : bounds[a + 1]].tolist())
+        sc = shingle[bounds[c] : bounds[c + 1]].tolist()
+        inter = sum(x in sa for x in sc)
+        if inter and inter / (len(sa) + len(sc) - inter) >= threshold:
+            later[a] = earlier[c] = True
+    return which, copies, earlier, later
 
-        def shingle_set(i: int) -> frozenset[int]:
-            if i not in sets:
-                sets[i] = frozenset(shingle[bounds[i] : bounds[i + 1]].tolist())
-            return sets[i]
 
-        checked: set[tuple[int, int]] = set()
-        rows = MINHASH_PERMUTATIONS // MINHASH_BANDS
-        for b in range(MINHASH_BANDS):
-            key = np.zeros(len(has), dtype=np.uint64)
-            for r in range(b * rows, (b + 1) * rows):
-                key = _mix(key ^ signatures[:, r])
-            left, right = _band_pairs(key, has)
-            todo = ~(found[left] & found[right])  # pairs of two flagged texts can change nothing
-            for a, c in zip(left[todo].tolist(), right[todo].tolist(), strict=True):
-                if found[a] and found[c] or (a, c) in checked:
-                    continue
-                checked.add((a, c))
-                sa, sc = shingle_set(a), shingle_set(c)
-                inter = len(sa & sc)
-                if inter and inter / len(sa | sc) >= threshold:
-                    found[a] = found[c] = True
-    return found[which]
+def find_near_duplicates(word_lists: Sequence[Sequence[str]], threshold: float = NEAR_DUPLICATE_JACCARD) -> np.ndarray:
+    """Per text: does another text of the list have a shingle Jaccard similarity of at least ``threshold``?
+    Identical texts (the same words, at least one) are near-duplicates of each other outright."""
+    which, copies, earlier, later = _near_duplicate_links(word_lists, threshold)
+    words = np.fromiter((len(w) > 0 for w in word_lists), dtype=bool, count=len(word_lists))
+    return ((copies > 1)[which] & words) | (earlier | later)[which]
+
+
+def find_repeats(word_lists: Sequence[Sequence[str]], threshold: float = NEAR_DUPLICATE_JACCARD) -> np.ndarray:
+    """Per text: is it a near-duplicate of a text *earlier* in the list (an identical copy included)? Dropping or
+    rewriting the repeats and keeping the rest leaves no near-duplicate pair among the kept texts: of any pair,
+    the later text is a repeat."""
+    which, _, earlier, _ = _near_duplicate_links(word_lists, threshold)
+    n = len(word_lists)
+    seen = np.zeros(len(earlier), dtype=bool)
+    copy = np.zeros(n, dtype=bool)
+    for i, d in enumerate(which.tolist()):  # a later occurrence of the same words
+        copy[i], seen[d] = seen[d] and len(word_lists[i]) > 0, True
+    return copy | earlier[which]
 
 
 def _band_pairs(key: np.ndarray, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Candidate pairs of one band (``key``: the band's hash per text of ``members``) as two arrays: all pairs of a
     bucket of up to ``BUCKET_ALL_PAIRS`` texts; a larger one contributes its neighbouring pairs and pairs with its
-    first text (in index order), to stay linear on templated corpora."""
+    first text (in index order), to stay linear on templated corpora. Vectorised (no loop over buckets)."""
     order = np.argsort(key, kind="stable")
     texts, sorted_key = members[order], key[order]
     starts_group = np.concatenate([[True], sorted_key[1:] != sorted_key[:-1]])
@@ -293,17 +338,16 @@ def _band_pairs(key: np.ndarray, members: np.ndarray) -> tuple[np.ndarray, np.nd
     group_start = np.flatnonzero(starts_group)
     group_end = np.concatenate([group_start[1:], [len(texts)]])
     size = (group_end - group_start)[group]
+    position = np.arange(len(texts))
     big = size > BUCKET_ALL_PAIRS
+    after = np.where(big, 0, group_end[group] - position - 1)  # later members of the same small bucket
+    first = np.repeat(position, after)
+    second = first + 1 + np.arange(len(first)) - np.repeat(np.cumsum(after) - after, after)
     neighbour = np.flatnonzero(big[:-1] & ~starts_group[1:])
-    later = np.flatnonzero(big & (np.arange(len(texts)) - group_start[group] >= 2))
-    left = [texts[neighbour], texts[group_start[group[later]]]]
-    right = [texts[neighbour + 1], texts[later]]
-    for lo, hi in zip(group_start.tolist(), group_end.tolist(), strict=True):
-        if 1 < hi - lo <= BUCKET_ALL_PAIRS:
-            i, j = np.triu_indices(hi - lo, k=1)
-            left.append(texts[lo + i])
-            right.append(texts[lo + j])
-    return np.concatenate(left), np.concatenate(right)
+    later = np.flatnonzero(big & (position - group_start[group] >= 2))
+    left = np.concatenate([texts[first], texts[neighbour], texts[group_start[group[later]]]])
+    right = np.concatenate([texts[second], texts[neighbour + 1], texts[later]])
+    return left, right
 
 
 # ------------------------------------------------------------------------------------------------ frequent terms

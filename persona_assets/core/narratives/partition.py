@@ -86,6 +86,7 @@ def narrate_partition(
         "peak_in_flight": s.peak_in_flight,
         "settled_concurrency": s.settled_limit,
         "limit_cuts": dict(s.limit_cuts),
+        "revisions": s.revisions,
         "wall_s": round(time.perf_counter() - started, 2),
     }
     return frame, summary

@@ -366,6 +366,9 @@ def repair_hint(rule: str, record: dict[str, Any], profile: PromptProfile = COMP
         "placeholder": "write real content, never 'none' or 'not specified'",
         "length": profile.length_hint(),
         "duplicate": "every text and list item must be different",
+        # the engine's revision pass (repeats.py), not a check of one record: a new hint for a new reason changes
+        # no request of this version, so the cached calls stay valid
+        "near_duplicate": "another resident's text reads almost the same: write what is particular to this person",
     }
     return hints.get(rule, "follow the rules")
 

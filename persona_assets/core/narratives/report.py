@@ -39,9 +39,11 @@ from persona_assets.core.narratives.metrics import (
     count_trigrams,
     distinct_n,
     distinctive_terms,
+    field_text,
     find_near_duplicates,
     find_nouns,
     list_grams,
+    list_items,
     list_name_tokens,
     match_terms,
     split_clauses,
@@ -50,7 +52,7 @@ from persona_assets.core.narratives.metrics import (
 from persona_assets.core.narratives.partition import select_records
 from persona_assets.core.narratives.places import find_places
 from persona_assets.core.narratives.prompts import COMPACT, FULL, RETIRED_SHOWS_EXAMPLE, PromptProfile
-from persona_assets.core.narratives.validate import RULES, check_text
+from persona_assets.core.narratives.validate import NAME_COLUMNS, RULES, check_text
 from persona_assets.core.schema import LIST_FIELDS, LLM_FIELDS, PERSONA_FIELDS, PLANNING_AREAS, TEXT_FIELDS
 
 #: NVIDIA's release (Nemotron-Personas-Singapore, written by GPT-OSS-120B), as quoted in issue 13: about 118M
@@ -64,7 +66,6 @@ TOP_TERMS = 30
 MAX_DETAIL_RECORDS = 10_000
 #: Prompt versions before profiles existed (no ``+``) showed the one retired worked example.
 LEGACY_EXAMPLE = RETIRED_EXAMPLES[0].key
-NAME_COLUMNS = ("full_name", "first_name", "middle_name", "last_name", "preferred_english_name")
 
 
 @dataclass
@@ -106,22 +107,12 @@ def shown_example(prompt_version: object, uuid: str) -> str | None:
     return choose_example(uuid).key if profile_of(text).shows_example else None
 
 
-def _as_list(value: Any) -> list[str]:
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    return [str(x) for x in value] if isinstance(value, list | tuple) else []
-
-
-def _text_of(field: str, value: Any) -> str:
-    return "; ".join(_as_list(value)) if field in LIST_FIELDS else ("" if value is None else str(value))
-
-
 def _reason_counts(series: pd.Series | None) -> Counter[str]:
     counts: Counter[str] = Counter()
     if series is None:
         return counts
     for reasons in series:
-        for r in _as_list(reasons):
+        for r in list_items(reasons):
             counts[r.split(":", 1)[0].strip()] += 1
     return counts
 
@@ -174,7 +165,7 @@ def build_narrative_report(narratives: pd.DataFrame, residents: pd.DataFrame) ->
     record_tokens = np.zeros(n_ok, dtype=np.int64)
     profiles = [profile_of(v) for v in ok.get("prompt_version", pd.Series([None] * n_ok))]
     for f in LLM_FIELDS:
-        texts = [_text_of(f, v) for v in ok[f]] if f in ok else [""] * n_ok
+        texts = [field_text(f, v) for v in ok[f]] if f in ok else [""] * n_ok
         words = [split_words(t, nm) for t, nm in zip(texts, names, strict=True)]
         words_by_field[f] = [w for w, d in zip(words, detail, strict=True) if d]
         tokens = count_tokens(texts)
@@ -191,7 +182,7 @@ def build_narrative_report(narratives: pd.DataFrame, residents: pd.DataFrame) ->
         ]
         if f in LIST_FIELDS:
             for items, *_ in sampled:
-                for item in _as_list(items):
+                for item in list_items(items):
                     w = split_words(item)
                     if w:
                         nouns[w[-1]] += 1
@@ -222,7 +213,7 @@ def build_narrative_report(narratives: pd.DataFrame, residents: pd.DataFrame) ->
             "real_place_share": round(float(places.mean()), 4) if n_detail else 0.0,
         }
         if f in LIST_FIELDS:
-            row["items_mean"] = round(float(np.mean([len(_as_list(v)) for v in ok[f]])), 2) if n_ok else np.nan
+            row["items_mean"] = round(float(np.mean([len(list_items(v)) for v in ok[f]])), 2) if n_ok else np.nan
         field_rows.append(row)
     fields = pd.DataFrame(field_rows)
 

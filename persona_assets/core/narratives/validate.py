@@ -50,7 +50,9 @@ Rules (deliberately conservative: they catch clear contradictions, not style; ``
   record's prompt showed (``compact``; the measure of the narrative report, ``metrics.py``): the example's
   crane and port reworded into someone else's working life;
 - ``race``: a race named as such (``Chinese woman``, ``Malay heritage``, ``ethnicity``, ``race``), against the
-  guardrail to convey heritage through practice.
+  guardrail to convey heritage through practice;
+- ``near_duplicate``: not checked here (it compares records, not a record with its facts): a text that repeats an
+  earlier record's text of the same field, found by the engine's revision pass (``repeats.py``).
 
 ``tests/fixtures/narratives/labelled_texts.jsonl`` holds hand-labelled texts from real generations;
 ``tests/test_rule_precision.py`` measures each rule's false-positive rate on it.
@@ -104,6 +106,7 @@ RULES = (
     "copy",
     "anchor",
     "race",
+    "near_duplicate",
 )
 
 PRONOUNS = {"Male": r"\b(he|him|his|himself)\b", "Female": r"\b(she|her|hers|herself)\b"}
