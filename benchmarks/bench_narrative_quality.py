@@ -80,8 +80,10 @@ def narrate(
     ``in_flight`` requests at a time: the before run can then share the same server, each run holding half.
 
     ``whole``: every record of ``chosen`` in one engine run over the cache (the records done before come from
-    it), so that the revision pass over repeated texts (``repeats.py``) compares them all, as one partition's run
-    does; a run in chunks compares only within a chunk. The totals add to the earlier summary's."""
+    it), so that the revision pass over repeated texts (``repeats.py``) compares them all (``repeat_scope="run"``:
+    the pipeline compares the records of one partition, ~2,700 at 148,000; these are 2-3 per area, so compared
+    by area they would meet almost none); a run in chunks compares only within a chunk. The totals add to the
+    earlier summary's."""
     from persona_assets.narratives.resources import NarrativeLLM
 
     out.mkdir(parents=True, exist_ok=True)
@@ -110,6 +112,8 @@ def narrate(
         )
     start_at = in_flight if api_base else slots
     settings = dataclasses.replace(llm.engine_settings(tuple(PLANNING_AREAS)), initial_in_flight=start_at)
+    if whole:  # 2-3 records of each of 42 areas: compared as one group, standing in for one partition's records
+        settings = dataclasses.replace(settings, repeat_scope="run")
     cache = CallCache(out / "calls.sqlite")
     frames: list[pd.DataFrame] = []
     totals: dict[str, Any] = {"calls": 0, "cache_hits": 0, "retries": 0, "truncated_answers": 0}

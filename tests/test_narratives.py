@@ -14,11 +14,18 @@ import pytest
 from persona_assets.core.narratives.client import LiteLLMClient
 from persona_assets.core.narratives.engine import CallCache, EngineSettings, NarrativeEngine, summarise
 from persona_assets.core.narratives.examples import ALL_EXAMPLES
-from persona_assets.core.narratives.prompts import read_facts, render_messages
+from persona_assets.core.narratives.metrics import distinctive_terms
+from persona_assets.core.narratives.prompts import PROFILES, read_facts, render_messages
 from persona_assets.core.narratives.repeats import find_repeated_fields
 from persona_assets.core.narratives.validate import parse_answer, validate_narrative
 from persona_assets.core.schema import LLM_FIELDS
-from persona_assets.testing.llm_server import FAULTS, LLMTestServer, narrative_for, templated_narrative_for
+from persona_assets.testing.llm_server import (
+    FAULTS,
+    PASTIMES,
+    LLMTestServer,
+    narrative_for,
+    templated_narrative_for,
+)
 
 MODEL = "openai/test-model"
 
@@ -339,3 +346,31 @@ def test_a_revision_that_fails_keeps_the_valid_texts_and_records_the_rejection(s
     server.seen.clear()  # the first answer of each record is templated again
     off = engine(server, CallCache(tmp_path / "off.sqlite"), revise_repeats=0)
     assert [r.attempts for r in asyncio.run(off.run(records))] == [1, 1, 1] and off.stats.revisions == 0
+
+
+def test_repeats_are_found_within_a_planning_area_and_failed_records_take_no_part() -> None:
+    """A partition gets the same texts alone or grouped with others into one run: only records of the same area
+    are compared."""
+    areas = ["Bedok", "Bedok", "Tampines", "Tampines", "Bedok"]
+    records = [record(i, planning_area=a) for i, a in enumerate(areas)]
+    answers = [templated_narrative_for({"full_name": r["full_name"], "sex": r["sex"]}) for r in records]
+    every = [f"near_duplicate: {f}" for f in LLM_FIELDS]
+    assert find_repeated_fields(answers, records) == {1: every, 3: every, 4: every}
+    answers[0] = None  # failed: the next Bedok record is the first of its area
+    assert find_repeated_fields(answers, records) == {3: every, 4: every}
+    assert find_repeated_fields(answers[2:4], records[2:4]) == {1: every}
+    assert find_repeated_fields(answers, records, scope="run") == {2: every, 3: every, 4: every}
+
+
+def test_the_test_servers_canned_answers_pass_validation_and_do_not_repeat() -> None:
+    """The canned answers stand for a healthy model: valid for their record under every profile (no pastime is
+    a worked example's distinctive term, which would read as anchoring) and no near-duplicate of each other."""
+    terms = {t for per_field in distinctive_terms().values() for ts in per_field.values() for t in ts}
+    assert not [p for p in PASTIMES if p in terms or set(p.split()) & terms]
+    sexes, areas = ("Male", "Female"), ("Bedok", "Tampines")
+    records = [record(i, sex=sexes[i % 2], planning_area=areas[i // 2 % 2]) for i in range(300)]
+    answers = [narrative_for({k: r[k] for k in ("uuid", "full_name", "sex", "planning_area")}) for r in records]
+    for profile in PROFILES.values():
+        broken = [validate_narrative(a, r, areas, profile) for a, r in zip(answers, records, strict=True)]
+        assert not [b for b in broken if b], profile.name
+    assert find_repeated_fields(answers, records) == {}

@@ -139,7 +139,7 @@ class NarrativeResult:
     status: str  # ok | failed
     texts: dict[str, Any] | None
     reasons: list[str]
-    attempts: int
+    attempts: int  # generations, revisions of the revision pass included
     rejected: list[str] = field(default_factory=list)  # the reasons of every rejected answer, in order
 
 
@@ -179,6 +179,7 @@ class EngineSettings:
     truncation_room: float = 1.5  # after an answer cut at max_tokens, the next attempt gets this much more room
     max_tokens_cap: int = 4096
     revise_repeats: int = 2  # rounds of the revision pass over texts repeating another record's (0: none)
+    repeat_scope: str = "planning_area"  # compared within a partition, or "run" (repeats.SCOPES)
 
 
 def attempt_seed(uuid: str, attempt: int) -> int:
@@ -282,15 +283,18 @@ class NarrativeEngine:
     async def revise(self, record: dict[str, Any], result: NarrativeResult, reasons: list[str]) -> NarrativeResult:
         """Ask again, as a repair, for the fields of an ok ``result`` that ``reasons`` name (texts repeating
         another record's); the answer is validated with the rest of the texts like any repair. When it fails, the
-        record keeps its texts (they were valid) and the rejection is recorded; a transport failure changes
-        nothing but the record of the rejection."""
+        record keeps its texts (they were valid) and the rejection is recorded (with the transport's or provider's
+        reason when the call itself failed). ``attempts`` counts revisions too, so it may exceed
+        ``max_attempts``."""
         assert result.status == "ok" and result.texts is not None
         fields = sorted({f for r in reasons if (f := field_of(r))})
         attempt, rejected = result.attempts, [*result.rejected, *reasons]
         try:
             completion, params = await self._ask(record, attempt, fields, reasons)
-        except (TransientError, PermanentError):
-            return replace(result, rejected=rejected)
+        except TransientError as exc:
+            return replace(result, rejected=[*rejected, f"transport: {exc.kind} after retries"])
+        except PermanentError as exc:
+            return replace(result, rejected=[*rejected, f"provider: {exc}"])
         if completion.finish_reason == "length":
             cut = f"truncated: answer cut at max_tokens={params.get('max_tokens')}"
             return replace(result, attempts=attempt + 1, rejected=[*rejected, cut])
@@ -385,7 +389,7 @@ class NarrativeEngine:
             await lanes([(i, None) for i in range(len(records))], lambda record, _: self.narrate(record))
             for _ in range(s.revise_repeats):
                 answers = [r.texts if r is not None and r.status == "ok" else None for r in results]
-                repeats = find_repeated_fields(answers, records)
+                repeats = find_repeated_fields(answers, records, s.repeat_scope)
                 if not repeats:
                     break
                 self.stats.revisions += len(repeats)

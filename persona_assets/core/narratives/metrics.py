@@ -255,9 +255,9 @@ def _near_duplicate_links(
 
     Linear in the corpus and vectorised, so that it holds at 148,000 records x 13 fields: only one copy of each
     distinct text goes through MinHash; each distinct shingle is hashed by the permutations once (texts share most
-    of their 3-grams); bands are grouped by sorting; a candidate pair is checked exactly once, and only when the
+    of their 3-grams); bands are grouped by sorting; a candidate pair is checked exactly once, only when the
     agreement of its two signatures (an estimate of its Jaccard similarity) is within ``ESTIMATE_MARGIN`` of the
-    threshold."""
+    threshold, and not when it can change nothing (both texts flagged, the later one as a repeat)."""
     n = len(word_lists)
     first: dict[tuple[str, ...], int] = {}  # words -> index of the distinct text
     which = np.fromiter((first.setdefault(tuple(w), len(first)) for w in word_lists), dtype=np.int64, count=n)
@@ -290,7 +290,9 @@ def _near_duplicate_links(
             key = _mix(key ^ signatures[:, r])
         left, right = _band_pairs(key, has)
         codes.append(np.minimum(left, right) * len(distinct) + np.maximum(left, right))
-    pairs = np.unique(np.concatenate(codes))  # each candidate pair once
+        if len(codes) == 8:  # fold every few bands: each candidate pair once, and bounded memory
+            codes = [np.unique(np.concatenate(codes))]
+    pairs = np.unique(np.concatenate(codes))
     lo, hi = pairs // len(distinct), pairs % len(distinct)
     estimate = np.empty(len(pairs))
     for j in range(0, len(pairs), 1 << 14):  # the signatures' agreement estimates the Jaccard similarity
@@ -298,6 +300,8 @@ def _near_duplicate_links(
         estimate[j : j + (1 << 14)] = (signatures[a] == signatures[c]).mean(axis=1)
     likely = estimate >= threshold - ESTIMATE_MARGIN
     for a, c in zip(lo[likely].tolist(), hi[likely].tolist(), strict=True):
+        if earlier[c] and (earlier[a] or later[a]):  # both flagged, c as a repeat: the pair can change nothing
+            continue
         sa = set(shingle[bounds[a] : bounds[a + 1]].tolist())
         sc = shingle[bounds[c] : bounds[c + 1]].tolist()
         inter = sum(x in sa for x in sc)

@@ -65,11 +65,13 @@ def split_in_flight(max_in_flight: int, workers: int) -> list[int]:
 def split_settings(settings: EngineSettings, workers: int) -> list[EngineSettings]:
     """Each worker's settings: its share of ``max_in_flight`` and of the adaptive limit's start
     (``initial_in_flight``): N workers starting at 8 each would send 8N at once to a provider that may take 8 (the
-    bench's refusing server of C = 8 saw 13 in flight so, over its 1.5 C)."""
+    bench's refusing server of C = 8 saw 13 in flight so, over its 1.5 C). The revision pass over repeated texts
+    is off in the workers (``revise_repeats=0``): a worker sees only its shard, so what it found would depend on
+    the number of workers; a sharded run does not revise."""
     ceilings = split_in_flight(settings.max_in_flight, workers)
     initial = split_in_flight(max(len(ceilings), settings.initial_in_flight), len(ceilings))
     return [
-        dataclasses.replace(settings, max_in_flight=c, initial_in_flight=min(c, i))
+        dataclasses.replace(settings, max_in_flight=c, initial_in_flight=min(c, i), revise_repeats=0)
         for c, i in zip(ceilings, initial, strict=True)
     ]
 
