@@ -139,8 +139,8 @@ def narrate(
         for start in range(0, len(residents), chunk):
             frame, s = narrate_partition(residents.iloc[start : start + chunk], client, cache, settings)
             frames.append(frame)
-            for k in totals:
-                totals[k] += int(s.get(k, 0))
+            for k in totals:  # a --whole run redoes the revisions (from the cache): they are its own, not added
+                totals[k] = int(s.get(k, 0)) if whole and k == "revisions" else totals[k] + int(s.get(k, 0))
             done = pd.concat(frames, ignore_index=True)
             done.to_parquet(out / "narratives.parquet", index=False)
             summary = {
@@ -322,7 +322,10 @@ def render_markdown(result: dict[str, Any]) -> str:  # noqa: C901 - one section 
         "prompts, engine and validator.",
         f"- **after**: this code (prompt version `{COMPACT.prompt_version}`: six rotated worked examples, left out "
         "of a repair after a copy or anchor; field meanings, the new rules), narrated by this script's `narrate` "
-        "with the pipeline's resource and engine (adaptive concurrency under the ceiling).",
+        "with the pipeline's resource and engine (adaptive concurrency under the ceiling), then once more over all "
+        "its records in one engine run (`--whole`, from the cache) for the revision pass over texts repeating "
+        "another record's (`repeats.py`: 2 rounds; the records compared as one group, standing in for a "
+        "partition's).",
         *(
             [
                 f"- **{shown[-1][1]}**: an earlier after run (prompt version "

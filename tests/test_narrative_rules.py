@@ -300,6 +300,21 @@ def test_working_at_a_workplace_is_a_job_for_someone_not_working() -> None:
         assert "occupation" not in reasons("professional_persona", ended, occupation="Unemployed"), ended
 
 
+def test_a_retired_title_is_retirement_for_someone_employed() -> None:
+    # verbatim from the embedded model (an employed professional of 49, compact v3's after run)
+    text = "Gerard is a retired professional who has been a musician for many years, playing classical music."
+    assert "occupation" in reasons("arts_persona", text, first_name="Gerard")
+    assert "occupation" in reasons("persona", "Sharon is a happily retired grandmother in Bedok.")
+    assert "life_event" in reasons("persona", "Sharon is a retired nurse who loves her garden.", age=40)
+    for fine in (
+        "Sharon's father is a retired teacher who still grows chillies on the corridor.",
+        "Sharon is a member of a retired teachers' choir that sings at the community centre.",
+    ):
+        assert "occupation" not in reasons("persona", fine), fine
+    retired = {"occupation": "Retired", "labour_force_status": "Outside Labour Force", "industry": None, "age": 66}
+    assert "occupation" not in reasons("persona", "Sharon is a retired nurse who loves her garden.", **retired)
+
+
 def test_a_job_title_is_a_job_for_someone_not_working() -> None:
     retired = {"occupation": "Retired", "labour_force_status": "Outside Labour Force", "industry": None, "age": 66}
     # verbatim from the embedded model (a retired widow of 66, benchmarks/results/compact_profile_records.md)

@@ -281,6 +281,8 @@ GRANDCHILD = re.compile(
 #: names cost ~1-2 ms to compile, once per record: minutes at 148,000 records).
 RETIRED = re.compile(
     r"(?<!\S)(\S++)\s+(?:is|has|had|was)?\s*(?:now\s+|already\s+|recently\s+|happily\s+)?retired\b"
+    # "Gerard is a retired professional" (verbatim, an employed professional): the subject's last word, as above
+    r"|(?<!\S)(\S++)\s+(?:is|was)\s+(?:a|an)\s+(?:[\w-]+\s+){0,2}?retired\b"
     r"|\bsince\s+(?:his|her)\s+retirement\b|\bin\s+(?:his|her)\s+retirement\b|\b(?:a|as a)\s+retiree\b"
     r"|\benjoys\s+(?:his\s+|her\s+)?retirement\b"
 )
@@ -630,9 +632,10 @@ def find_retirement(low: str, names: tuple[str, ...]) -> list[int]:
     if "retire" not in low:  # every alternative has it: most texts are done here
         return starts
     for m in RETIRED.finditer(low):
-        if m.group(1) is None:
+        subject = 1 if m.group(1) is not None else 2 if m.group(2) is not None else 0
+        if not subject:
             starts.append(m.start())
-        elif (start := find_subject_start(low, m.end(1), names)) is not None:
+        elif (start := find_subject_start(low, m.end(subject), names)) is not None:
             starts.append(start)
     return starts
 
