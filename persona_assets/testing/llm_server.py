@@ -76,6 +76,20 @@ def _pastimes(digest: bytes, k: int) -> list[str]:
     return out
 
 
+def _assemble(
+    first: Callable[[str], str], second: Callable[[str], str], items: Callable[[str], list[str]]
+) -> dict[str, Any]:
+    """An answer from each field's first sentence, its second one (attribute texts only: the ``full`` profile's
+    paragraph-length bounds) and, for a list field, its items."""
+    out: dict[str, Any] = {}
+    for f in LLM_FIELDS:
+        if f in LIST_FIELDS:
+            out[f] = items(f)
+        else:
+            out[f] = first(f) if f in PERSONA_FIELDS else f"{first(f)} {second(f)}"
+    return out
+
+
 def narrative_for(facts: dict[str, Any]) -> dict[str, Any]:
     """A canned answer in character that passes validation under every prompt profile (attribute texts have a
     second sentence, for the ``full`` profile's paragraph-length bounds); each text names pastimes chosen by a
@@ -89,19 +103,15 @@ def narrative_for(facts: dict[str, Any]) -> dict[str, Any]:
     area = facts.get("planning_area", "Singapore")
     pron = "he" if facts.get("sex") == "Male" else "she"
     poss = "his" if facts.get("sex") == "Male" else "her"
-    out: dict[str, Any] = {}
-    for f in LLM_FIELDS:
-        picks = _pastimes(hashlib.sha256(f"{f}/{facts_json}".encode()).digest(), 8)
-        if f in LIST_FIELDS:
-            out[f] = picks[:5]
-        else:
-            out[f] = (
-                f"{name} lives in {area}, where {pron} spends {poss} weekends on {', '.join(picks[:5])} "
-                f"and {picks[5]} ({f.replace('_', ' ')}, note {tag})."
-            )
-            if f not in PERSONA_FIELDS:
-                out[f] += f" On weekday evenings {pron} makes time for {picks[6]} and {picks[7]} after dinner."
-    return out
+    picks = {f: _pastimes(hashlib.sha256(f"{f}/{facts_json}".encode()).digest(), 8) for f in LLM_FIELDS}
+    return _assemble(
+        lambda f: (
+            f"{name} lives in {area}, where {pron} spends {poss} weekends on {', '.join(picks[f][:5])} "
+            f"and {picks[f][5]} ({f.replace('_', ' ')}, note {tag})."
+        ),
+        lambda f: f"On weekday evenings {pron} makes time for {picks[f][6]} and {picks[f][7]} after dinner.",
+        lambda f: picks[f][:5],
+    )
 
 
 def templated_narrative_for(facts: dict[str, Any]) -> dict[str, Any]:
@@ -110,18 +120,14 @@ def templated_narrative_for(facts: dict[str, Any]) -> dict[str, Any]:
     name = facts.get("full_name", "The resident")
     pron = "he" if facts.get("sex") == "Male" else "she"
     poss = "his" if facts.get("sex") == "Male" else "her"
-    out: dict[str, Any] = {}
-    for f in LLM_FIELDS:
-        if f in LIST_FIELDS:
-            out[f] = ["reading", "cooking", "walking"]
-        else:
-            out[f] = (
-                f"{name} spends {poss} weekends at the hawker centre and the park connector near home, where {pron} "
-                f"meets old friends ({f.replace('_', ' ')})."
-            )
-            if f not in PERSONA_FIELDS:
-                out[f] += f" On weekday evenings {pron} keeps a notebook of the stalls and routes {pron} likes best."
-    return out
+    return _assemble(
+        lambda f: (
+            f"{name} spends {poss} weekends at the hawker centre and the park connector near home, where "
+            f"{pron} meets old friends ({f.replace('_', ' ')})."
+        ),
+        lambda f: f"On weekday evenings {pron} keeps a notebook of the stalls and routes {pron} likes best.",
+        lambda f: ["reading", "cooking", "walking"],
+    )
 
 
 def message_text(content: Any) -> str:

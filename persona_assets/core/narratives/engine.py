@@ -23,6 +23,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -280,6 +281,29 @@ class NarrativeEngine:
         key = request_key(self.settings.model, messages, params, attempt, profile.prompt_version)
         return await self._call(key, messages, params), params
 
+    def _judge(
+        self,
+        completion: Completion,
+        params: dict[str, Any],
+        record: dict[str, Any],
+        base: dict[str, Any] | None,
+        fields: list[str],
+    ) -> tuple[dict[str, Any] | None, list[str]]:
+        """An answer's texts -- for a repair (``base``: the texts so far), ``base`` with the repaired ``fields``
+        merged in -- and what is wrong with them: ``(None, [reason])`` when the answer was cut at ``max_tokens``,
+        is unparseable or lacks a repaired field, else the texts and the rules they break (none: accepted)."""
+        if completion.finish_reason == "length":
+            return None, [f"truncated: answer cut at max_tokens={params.get('max_tokens')}"]
+        part, error = parse_answer(completion.text)
+        if part is None:
+            return None, [error or "parse: no JSON object"]
+        if base is not None:
+            missing = [f for f in fields if f not in part]
+            if missing:
+                return None, [f"parse: repair missing {missing[0]}"]
+            part = {**base, **{f: part[f] for f in fields}}
+        return part, validate_narrative(part, record, self.settings.areas, PROFILES[self.settings.profile])
+
     async def revise(self, record: dict[str, Any], result: NarrativeResult, reasons: list[str]) -> NarrativeResult:
         """Ask again, as a repair, for the fields of an ok ``result`` that ``reasons`` name (texts repeating
         another record's); the answer is validated with the rest of the texts like any repair. When it fails, the
@@ -295,18 +319,8 @@ class NarrativeEngine:
             return replace(result, rejected=[*rejected, f"transport: {exc.kind} after retries"])
         except PermanentError as exc:
             return replace(result, rejected=[*rejected, f"provider: {exc}"])
-        if completion.finish_reason == "length":
-            cut = f"truncated: answer cut at max_tokens={params.get('max_tokens')}"
-            return replace(result, attempts=attempt + 1, rejected=[*rejected, cut])
-        part, error = parse_answer(completion.text)
-        missing = [f for f in fields if part is None or f not in part]
-        if error or missing:
-            error = error or f"parse: repair missing {missing[0]}"
-            return replace(result, attempts=attempt + 1, rejected=[*rejected, error])
-        assert part is not None
-        candidate = {**result.texts, **{f: part[f] for f in fields}}
-        broken = validate_narrative(candidate, record, self.settings.areas, PROFILES[self.settings.profile])
-        if broken:
+        candidate, broken = self._judge(completion, params, record, result.texts, fields)
+        if candidate is None or broken:
             return replace(result, attempts=attempt + 1, rejected=[*rejected, *broken])
         return replace(result, texts=candidate, attempts=attempt + 1, rejected=rejected)
 
@@ -317,7 +331,6 @@ class NarrativeEngine:
         for again with ``truncation_room`` times the room; if the last attempt is cut too, the record fails with
         ``truncated: …`` (not a parse error)."""
         uuid = str(record["uuid"])
-        profile = PROFILES[self.settings.profile]
         reasons: list[str] = []
         rejected: list[str] = []
         obj: dict[str, Any] | None = None
@@ -332,27 +345,14 @@ class NarrativeEngine:
                 return NarrativeResult(uuid, "failed", None, [reason], attempt + 1, rejected)
             except PermanentError as exc:
                 return NarrativeResult(uuid, "failed", None, [f"provider: {exc}"], attempt + 1, rejected)
-            if completion.finish_reason == "length":
-                reasons = [f"truncated: answer cut at max_tokens={params.get('max_tokens')}"]
+            candidate, reasons = self._judge(completion, params, record, obj if repair else None, fields)
+            if candidate is None:  # cut at max_tokens or unparseable
                 rejected += reasons
-                room *= self.settings.truncation_room
+                if completion.finish_reason == "length":
+                    room *= self.settings.truncation_room
                 if not repair:
                     obj = None
                 continue
-            part, parse_error = parse_answer(completion.text)
-            if repair and part is not None and obj is not None:
-                candidate: dict[str, Any] | None = {**obj, **{f: part[f] for f in fields if f in part}}
-                missing = [f for f in fields if f not in part]
-                parse_error = f"parse: repair missing {missing[0]}" if missing else None
-            else:
-                candidate = part
-            if parse_error:
-                reasons = [parse_error]
-                rejected += reasons
-                if not repair:
-                    obj = None
-                continue
-            reasons = validate_narrative(candidate, record, self.settings.areas, profile)
             obj = candidate
             if not reasons:
                 return NarrativeResult(uuid, "ok", obj, [], attempt + 1, rejected)
@@ -373,7 +373,9 @@ class NarrativeEngine:
         self.limiter = AdaptiveLimit(s.max_in_flight, initial=s.initial_in_flight, adaptive=s.adaptive)
         results: list[NarrativeResult | None] = [None] * len(records)
 
-        async def lanes(todo: list[tuple[int, Any]], step: Any) -> None:
+        async def lanes(
+            todo: list[tuple[int, Any]], step: Callable[[dict[str, Any], Any], Awaitable[NarrativeResult]]
+        ) -> None:
             pending = iter(todo)
 
             async def lane() -> None:
