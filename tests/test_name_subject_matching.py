@@ -14,6 +14,7 @@ from persona_assets.core.narratives.validate import DEGREE_PROFESSION, find_reti
 
 PER_PERSON_RETIRED = (
     r"\b(?:he|she|{names})\s+(?:is|has|had|was)?\s*(?:now\s+|already\s+|recently\s+|happily\s+)?retired\b"
+    r"|\b(?:he|she|{names})\s+(?:is|was)\s+(?:a|an)\s+(?:[\w-]+\s+){0,2}?retired\b"
     r"|\bsince\s+(?:his|her)\s+retirement\b|\bin\s+(?:his|her)\s+retirement\b|\b(?:a|as a)\s+retiree\b"
     r"|\benjoys\s+(?:his\s+|her\s+)?retirement\b"
 )
@@ -34,6 +35,7 @@ VERBS = ["is ", "has ", "had ", "was ", "", "is now ", "was happily ", "  ", "re
 TAILS = [
     "retired", "retired.", "retiree", "retirement", "retired-ish", "retiredly", "a lawyer", "an old family doctor",
     "a senior lecturer", "a very good old architect", "enjoys retirement", "since her retirement", "as a retiree",
+    "a retired teacher", "an old retired", "a very happily retired", "a retiree",
 ]  # fmt: skip
 
 
@@ -55,12 +57,19 @@ def _texts(seed: int, n: int):
         yield " ".join(parts), names
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(8))
 def test_retirement_and_degree_claims_match_the_per_person_patterns(seed: int) -> None:
     for low, names in _texts(seed, 3000):
         assert find_retirement(low, names) == [m.start() for m in _per_person(PER_PERSON_RETIRED, names).finditer(low)]
         found = any(find_subject_start(low, m.end(1), names) is not None for m in DEGREE_PROFESSION.finditer(low))
         assert found == bool(_per_person(PER_PERSON_DEGREE, names).search(low)), (low, names)
+
+
+def test_a_match_for_someone_else_does_not_hide_the_claim_inside_it() -> None:
+    # "the is a lawyer she retired": the two-word gap of "<subject> is a ... retired" spans "she retired"
+    low = "the is a lawyer she retired"
+    assert find_retirement(low, ()) == [low.index("she")]
+    assert find_retirement("my father is a retired teacher", ("tan",)) == []
 
 
 def test_subject_start_is_the_longest_name_at_a_word_boundary() -> None:

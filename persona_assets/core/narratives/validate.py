@@ -631,12 +631,17 @@ def find_retirement(low: str, names: tuple[str, ...]) -> list[int]:
     starts: list[int] = []
     if "retire" not in low:  # every alternative has it: most texts are done here
         return starts
-    for m in RETIRED.finditer(low):
+    pos = 0
+    while (m := RETIRED.search(low, pos)) is not None:
         subject = 1 if m.group(1) is not None else 2 if m.group(2) is not None else 0
         if not subject:
             starts.append(m.start())
         elif (start := find_subject_start(low, m.end(subject), names)) is not None:
             starts.append(start)
+        else:  # not the person: the words it spans may hold a claim ("the is a lawyer she retired")
+            pos = m.start() + 1
+            continue
+        pos = m.end()
     return starts
 
 
