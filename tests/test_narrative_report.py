@@ -3,6 +3,7 @@ asset in an in-process materialisation."""
 
 import json
 import random
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,9 @@ import pytest
 
 from persona_assets.core.narratives.examples import RETIRED_EXAMPLES, choose_example
 from persona_assets.core.narratives.metrics import (
+    EncodedWords,
     count_tokens,
+    count_trigrams,
     distinct_n,
     distinctive_terms,
     find_near_duplicates,
@@ -89,6 +92,28 @@ def test_metrics_on_known_inputs() -> None:
     other = split_words("writes poetry about the sea while riding the early train to work")
     assert find_near_duplicates([same, same[:-1], other]).tolist() == [True, True, False]
     assert find_nouns(split_words("plays badminton at the community centre on sundays")) == ["centre", "sundays"]
+
+
+def _reference_ngram_figures(word_lists: list[list[str]], n: int) -> tuple[float, Counter]:
+    grams = [[tuple(w[i : i + n]) for i in range(len(w) - n + 1)] for w in word_lists]
+    total = sum(len(g) for g in grams)
+    distinct = len({x for g in grams for x in g}) / total if total else 0.0
+    return distinct, Counter(" ".join(x) for g in grams for x in set(g))
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+def test_distinct_n_and_trigrams_match_counting_tuples(fallback: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The integer-coded n-grams give exactly what counting tuples gives, and so does the tuple path used when a
+    vocabulary is too large for the codes (forced here)."""
+    if fallback:
+        monkeypatch.setattr(EncodedWords, "grams", lambda self, n: None)
+    rng = random.Random(5)
+    vocab = ["a", "b", "c", "<name>", "d/o", "it's", "x9"]
+    for _ in range(400):
+        lists = [[rng.choice(vocab) for _ in range(rng.randint(0, 7))] for _ in range(rng.randint(0, 6))]
+        for n in (1, 2, 3, 4):
+            assert distinct_n(lists, n) == pytest.approx(_reference_ngram_figures(lists, n)[0])
+        assert count_trigrams(lists) == _reference_ngram_figures(lists, 3)[1]
 
 
 def test_near_duplicates_at_scale_exact_copies_templates_and_distinct_texts() -> None:

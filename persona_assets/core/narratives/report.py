@@ -39,6 +39,7 @@ from persona_assets.core.narratives.metrics import (
     count_trigrams,
     distinct_n,
     distinctive_terms,
+    encode_words,
     field_text,
     find_near_duplicates,
     find_nouns,
@@ -174,7 +175,8 @@ def build_narrative_report(narratives: pd.DataFrame, residents: pd.DataFrame) ->
         lengths[f] = tokens
         near = find_near_duplicates(words)
         near_any |= near
-        trigrams.update(count_trigrams(words))
+        encoded = encode_words(words)  # once for the 3-grams and distinct-n
+        trigrams.update(count_trigrams(encoded))
         sampled = [
             (v, t, nm, r, p)
             for v, t, nm, r, p, d in zip(ok[f], texts, names, records, profiles, detail, strict=True)
@@ -207,8 +209,8 @@ def build_narrative_report(narratives: pd.DataFrame, residents: pd.DataFrame) ->
             "texts": n_ok,
             **{f"tokens_{k}": v for k, v in _percentiles(tokens).items()},
             **{f"chars_{k}": v for k, v in _percentiles(chars).items()},
-            "distinct_2": round(distinct_n(words, 2), 4),
-            "distinct_3": round(distinct_n(words, 3), 4),
+            "distinct_2": round(distinct_n(encoded, 2), 4),
+            "distinct_3": round(distinct_n(encoded, 3), 4),
             "near_duplicate_share": round(float(near.mean()), 4) if n_ok else 0.0,
             "real_place_share": round(float(places.mean()), 4) if n_detail else 0.0,
         }
