@@ -202,6 +202,8 @@ class EncodedWords:
     def grams(self, n: int) -> tuple[np.ndarray, np.ndarray] | None:
         """Each n-gram as one int64 code, exact (base ``len(vocabulary)``), with the index of its text; ``None``
         when the vocabulary is too large for the codes to fit (over 2**21 words for 3-grams)."""
+        if n < 1:
+            raise ValueError(f"n-grams need n >= 1, not {n}")
         size = max(1, len(self.vocabulary))
         if size**n >= 2**63:
             return None
@@ -231,6 +233,8 @@ def encode_words(word_lists: Sequence[Sequence[str]]) -> EncodedWords:
 
 def distinct_n(word_lists: Sequence[Sequence[str]] | EncodedWords, n: int) -> float:
     """Distinct n-grams / all n-grams (0 when there are none)."""
+    if n < 1:
+        raise ValueError(f"distinct-n needs n >= 1, not {n}")
     encoded = word_lists if isinstance(word_lists, EncodedWords) else encode_words(word_lists)
     grams = encoded.grams(n)
     if grams is None:  # a vocabulary too large for integer codes: the n-grams as tuples
@@ -291,7 +295,8 @@ def _near_duplicate_links(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The near-duplicate pairs of ``word_lists``, folded per *distinct* text (the same words; distinct texts are
     numbered in order of first occurrence): ``(which, copies, earlier, later)`` -- each text's distinct text, how
-    many texts share it, and whether a distinct text has a near-duplicate before / after it in that order.
+    many texts share it, and whether a distinct text has a near-duplicate before / after it in that order
+    (``later`` is only meant to be OR-ed with ``earlier``, as ``find_near_duplicates`` does).
 
     Linear in the corpus and vectorised, so that it holds at 148,000 records x 13 fields: only one copy of each
     distinct text goes through MinHash; each distinct shingle is hashed by the permutations once (texts share most
