@@ -207,13 +207,23 @@ class EncodedWords:
         size = max(1, len(self.vocabulary))
         if size**n >= 2**63:
             return None
-        text_of = np.repeat(np.arange(len(self.lengths), dtype=np.int64), self.lengths)
-        position = np.arange(len(self.ids), dtype=np.int64) - (np.cumsum(self.lengths) - self.lengths)[text_of]
+        text_of, position = self.positions()
         at = np.flatnonzero(self.lengths[text_of] - position >= n)
         code = self.ids[at]
         for k in range(1, n):
             code = code * size + self.ids[at + k]
         return text_of[at], code
+
+    def positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per word of ``ids``: the index of its text and its position in that text."""
+        text_of = np.repeat(np.arange(len(self.lengths), dtype=np.int64), self.lengths)
+        return text_of, np.arange(len(self.ids), dtype=np.int64) - (np.cumsum(self.lengths) - self.lengths)[text_of]
+
+    def word_lists(self) -> list[list[str]]:
+        """The texts' words again (the tuple paths, for a vocabulary too large for integer codes)."""
+        words = [self.vocabulary[i] for i in self.ids.tolist()]
+        bounds = np.concatenate([[0], np.cumsum(self.lengths)]).tolist()
+        return [words[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
 
     def decode(self, code: int, n: int) -> tuple[str, ...]:
         size, words = max(1, len(self.vocabulary)), []
@@ -238,9 +248,7 @@ def distinct_n(word_lists: Sequence[Sequence[str]] | EncodedWords, n: int) -> fl
     encoded = word_lists if isinstance(word_lists, EncodedWords) else encode_words(word_lists)
     grams = encoded.grams(n)
     if grams is None:  # a vocabulary too large for integer codes: the n-grams as tuples
-        words = [encoded.vocabulary[i] for i in encoded.ids.tolist()]
-        bounds = np.concatenate([[0], np.cumsum(encoded.lengths)]).tolist()
-        all_grams = [g for a, b in zip(bounds, bounds[1:], strict=False) for g in ngrams(words[a:b], n)]
+        all_grams = [g for words in encoded.word_lists() for g in ngrams(words, n)]
         return len(set(all_grams)) / len(all_grams) if all_grams else 0.0
     _, code = grams
     return len(_sorted_distinct(code)) / len(code) if len(code) else 0.0
@@ -269,9 +277,7 @@ def _shingles_by_text(word_lists: Sequence[Sequence[str]]) -> tuple[np.ndarray, 
     encoded = encode_words(word_lists)
     lengths, ids = encoded.lengths, encoded.ids
     hashes = _word_hashes(encoded.vocabulary)[ids]
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    text_of = np.repeat(np.arange(len(word_lists), dtype=np.int64), lengths)
-    position = np.arange(len(ids), dtype=np.int64) - starts[text_of]
+    text_of, position = encoded.positions()
     span = np.minimum(lengths[text_of] - position, SHINGLE_WORDS)  # words of the shingle starting here
     # a shingle starts at every position with SHINGLE_WORDS words ahead, and at the first word of a shorter text
     starts_here = (span == SHINGLE_WORDS) | ((position == 0) & (lengths[text_of] < SHINGLE_WORDS))
@@ -435,10 +441,8 @@ def count_trigrams(word_lists: Sequence[Sequence[str]] | EncodedWords) -> Counte
     grams = encoded.grams(3)
     counts: Counter[str] = Counter()
     if grams is None:  # a vocabulary too large for integer codes
-        words = [encoded.vocabulary[i] for i in encoded.ids.tolist()]
-        bounds = np.concatenate([[0], np.cumsum(encoded.lengths)]).tolist()
-        for a, b in zip(bounds, bounds[1:], strict=False):
-            counts.update({" ".join(g) for g in ngrams(words[a:b], 3)})
+        for words in encoded.word_lists():
+            counts.update({" ".join(g) for g in ngrams(words, 3)})
         return counts
     text, code = grams
     if not len(code):
